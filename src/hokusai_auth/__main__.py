@@ -1,0 +1,3 @@
+from hokusai_auth.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""create_app(settings): the Hokusai Auth service as an ASGI app. Components are built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hokusai_auth import __version__
+from hokusai_auth.audit.routes import router as audit_router
+from hokusai_auth.clock import Clock
+from hokusai_auth.errors import install_error_handlers
+from hokusai_auth.keys.routes import build_router as build_keys_router
+from hokusai_auth.ops.metrics import Metrics
+from hokusai_auth.ops.routes import router as ops_router
+from hokusai_auth.runtime import open_runtime
+from hokusai_auth.settings import Settings
+from hokusai_auth.validation.routes import router as validation_router
+from hokusai_auth.web.middleware import EnvelopeMiddleware
+
+DESCRIPTION = """
+Identity, API keys and access control for the Hokusai platform.
+
+Three kinds of credentials: the **admin token** (`Authorization: Bearer <ADMIN_TOKEN>`) for key management,
+**API keys** (`hk_live_…`, `hk_test_…`, `hk_dev_…`) validated by `POST /api/v1/keys/validate`, and JWT session
+tokens. The validation endpoints are public.
+"""
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, clock=clock) as runtime:
+            app.state.runtime = runtime
+            metrics.watch(lambda: runtime.validator.outcomes, runtime.gauges)
+            yield
+
+    app = FastAPI(
+        title="Hokusai Auth",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(validation_router)
+    app.include_router(build_keys_router("/api/v1/keys", alias=False))
+    app.include_router(build_keys_router("/api/v1/auth/keys", alias=True))
+    app.include_router(audit_router)
+    app.include_router(ops_router)
+    app.add_middleware(
+        EnvelopeMiddleware,
+        metrics=metrics,
+        trusted_proxies=settings.trusted_proxies,
+        access_log_enabled=settings.access_log,
+    )
+    return app

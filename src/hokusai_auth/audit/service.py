@@ -1,0 +1,89 @@
+"""Reading the audit log, and recording events that have no transaction of their own (rejected credentials)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from hokusai_auth.audit import recorder
+from hokusai_auth.audit.models import AuditEvent
+from hokusai_auth.audit.schemas import AuditEventOut
+from hokusai_auth.clock import Clock
+from hokusai_auth.db.engine import Database
+from hokusai_auth.errors import ServiceError
+from hokusai_auth.web.context import RequestContext
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    target_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    organization_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+def _encode(event: AuditEvent) -> str:
+    return base64.urlsafe_b64encode(f"{event.occurred_at.isoformat()}|{event.id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        moment, event_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|", 1)
+        return datetime.fromisoformat(moment), uuid.UUID(event_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ServiceError(
+            422,
+            "validation_error",
+            "cursor: not a cursor returned by this endpoint",
+            extra={"errors": [{"loc": ["query", "cursor"], "field": "cursor", "msg": "invalid cursor"}]},
+        ) from None
+
+
+class AuditService:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._db = database
+        self._clock = clock
+
+    async def record_rejected_admin(self, ctx: RequestContext) -> None:
+        async with self._db.writer.begin() as session:
+            recorder.record(session, ctx, action="admin.auth_failed", outcome="failure", at=self._clock.now())
+
+    async def list(self, flt: AuditFilter, limit: int, cursor: str | None) -> AuditPage:
+        query = select(AuditEvent)
+        if flt.target_id is not None:
+            query = query.where(AuditEvent.target_id == flt.target_id)
+        if flt.actor is not None:
+            query = query.where(AuditEvent.actor == flt.actor)
+        if flt.action is not None:
+            query = query.where(AuditEvent.action == flt.action)
+        if flt.since is not None:
+            query = query.where(AuditEvent.occurred_at >= flt.since)
+        if flt.until is not None:
+            query = query.where(AuditEvent.occurred_at < flt.until)
+        if flt.organization_id is not None:
+            query = query.where(AuditEvent.organization_id == flt.organization_id)
+        if cursor:
+            moment, event_id = _decode(cursor)
+            query = query.where(
+                or_(AuditEvent.occurred_at < moment, and_(AuditEvent.occurred_at == moment, AuditEvent.id < event_id))
+            )
+        query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
+        async with self._db.reader() as session:
+            rows = (await session.execute(query)).scalars().all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [AuditEventOut.model_validate(row, from_attributes=True) for row in rows]
+        return AuditPage(items, _encode(rows[-1]) if more and rows else None)

@@ -1,0 +1,116 @@
+"""``hokusai-auth``: run the service (``serve``), migrate its database (``migrate``)."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from hokusai_auth import bootstrap, logs
+from hokusai_auth.db import migrate as migrations
+from hokusai_auth.settings import Settings
+
+cli = typer.Typer(help="Hokusai Auth: the API key and identity service.", no_args_is_help=True, add_completion=False)
+
+
+def _load_settings() -> tuple[Settings, bootstrap.FirstStart | None]:
+    try:
+        return bootstrap.prepare(Settings())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors(include_input=False)
+        )
+        typer.echo(f"hokusai-auth: invalid configuration: {problems}", err=True)
+        raise typer.Exit(2) from None
+    except bootstrap.ConfigurationError as exc:
+        typer.echo(f"hokusai-auth: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _describe_database(url: str) -> str:
+    if url.startswith("sqlite"):
+        return "SQLite " + url.split("///", 1)[-1]
+    return "PostgreSQL"  # never print a URL that may carry a password
+
+
+def _banner(settings: Settings, first: bootstrap.FirstStart | None, host: str, port: int) -> str:
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
+    base = f"http://{shown_host}:{port}"
+    lines = [f"Hokusai Auth on {base} ({_describe_database(settings.require_database_url())})"]
+    if first is not None:
+        token = first.admin_token
+        body = '{"name": "my first key", "service_id": "platform"}'
+        lines += [
+            "",
+            f"First start: generated an admin token and a secret key in {first.secrets_path} (mode 0600).",
+            "Admin token (shown only this once; it stays in that file):",
+            "",
+            f"    {token}",
+            "",
+            "Create your first API key:",
+            "",
+            f"    curl -s -X POST {base}/api/v1/keys -H {shlex.quote('Authorization: Bearer ' + token)} \\",
+            f"      -H 'Content-Type: application/json' -d {shlex.quote(body)}",
+            "",
+        ]
+    elif settings.data_dir is not None and not settings.production:
+        lines.append(f"Admin token: $ADMIN_TOKEN, or admin_token in {settings.data_dir / bootstrap.SECRETS_FILE}")
+    return "\n".join(lines)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (use REDIS_URL to share state)", min=1)] = 1,
+    migrate: Annotated[bool, typer.Option(help="apply database migrations before starting")] = True,
+) -> None:
+    """Run the service. With no configuration: SQLite and generated secrets in the data directory."""
+    import uvicorn
+
+    settings, first = _load_settings()
+    logs.configure(settings.log_level)
+    if migrate:
+        asyncio.run(migrations.upgrade(settings.require_database_url()))
+    typer.echo(_banner(settings, first, host, port))
+    sys.stdout.flush()
+    uvicorn.run(
+        "hokusai_auth.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,  # uvicorn's access line carries the query string, which may carry a key
+        server_header=False,
+        proxy_headers=False,  # client addresses are resolved against TRUSTED_PROXIES by the app itself
+        timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+    downgrade: Annotated[bool, typer.Option(help="migrate down to --revision instead of up")] = False,
+) -> None:
+    """Apply (or with --downgrade, undo) database migrations."""
+    settings, _ = _load_settings()
+    url = settings.require_database_url()
+    if downgrade:
+        asyncio.run(migrations.downgrade(url, revision))
+    else:
+        asyncio.run(migrations.upgrade(url, revision))
+    current = asyncio.run(migrations.current_revision(url))
+    typer.echo(f"database at revision {current or 'base'} ({_describe_database(url)})")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

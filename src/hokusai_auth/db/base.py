@@ -1,0 +1,24 @@
+"""Declarative base with a constraint naming convention, so migrations name constraints the same everywhere."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def import_models() -> None:
+    """Import every feature's models so Base.metadata knows all tables (for migrations and tests)."""
+    from hokusai_auth.audit import models as _audit  # noqa: F401
+    from hokusai_auth.keys import models as _keys  # noqa: F401

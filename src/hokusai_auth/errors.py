@@ -1,0 +1,111 @@
+"""One error type for everything that reaches HTTP: a stable code, a public message, a status.
+
+Handlers turn it (and schema errors, and anything unexpected) into the contract's JSON shape:
+``{"detail": <string>, "code": <snake_case>, ...extra}``. Nothing internal (stack traces, SQL, input values that
+may hold secrets) is ever put in a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+logger = logging.getLogger("hokusai_auth.errors")
+
+
+class ServiceError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "code": self.code, **self.extra}
+
+
+def not_found(detail: str) -> ServiceError:
+    return ServiceError(404, "not_found", detail)
+
+
+def conflict(code: str, detail: str) -> ServiceError:
+    return ServiceError(409, code, detail)
+
+
+def invalid_field(field: str, message: str, where: str = "body") -> ServiceError:
+    """A 422 for a value that passed the schema but not a rule that needs more context (e.g. other fields)."""
+    loc = [where, field]
+    return ServiceError(
+        422,
+        "validation_error",
+        f"{field}: {message}",
+        extra={"errors": [{"loc": loc, "field": field, "msg": message, "type": "value_error"}]},
+    )
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def _schema_error_response(exc: RequestValidationError) -> JSONResponse:
+    errors = []
+    for error in exc.errors():
+        # Never echo "input": a rejected body may well hold a key or token.
+        msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        field = _field_path(error.get("loc", ()))
+        errors.append({"loc": list(error.get("loc", ())), "field": field, "msg": msg, "type": error.get("type")})
+    first = errors[0] if errors else {"field": "body", "msg": "invalid request"}
+    detail = f"{first['field']}: {first['msg']}" if first["field"] else str(first["msg"])
+    return JSONResponse({"detail": detail, "code": "validation_error", "errors": errors}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_service_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceError)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
+
+    async def on_schema_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _schema_error_response(exc)
+
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        return JSONResponse(
+            {"detail": detail, "code": codes.get(exc.status_code, "http_error")},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        request_id = request.scope.get("hokusai.request_id")
+        logger.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
+        return JSONResponse(
+            {"detail": "Internal server error", "code": "internal_error", "request_id": request_id},
+            status_code=500,
+        )
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_schema_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,112 @@
+"""Queries on api_keys. Never commits: the service that calls it owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hokusai_auth.keys.models import APIKey
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    service_id: str | None = None
+    user_id: str | None = None
+    organization_id: uuid.UUID | None = None
+    active_at: datetime | None = None  # when set: only keys usable at that moment
+
+
+async def get(session: AsyncSession, key_id: uuid.UUID, *, for_update: bool = False) -> APIKey | None:
+    query = select(APIKey).where(APIKey.id == key_id)
+    if for_update:
+        query = query.with_for_update()
+    result: APIKey | None = (await session.execute(query)).scalar_one_or_none()
+    return result
+
+
+async def get_by_digest(session: AsyncSession, digest: str) -> APIKey | None:
+    result: APIKey | None = (
+        await session.execute(select(APIKey).where(APIKey.lookup_digest == digest))
+    ).scalar_one_or_none()
+    return result
+
+
+def add(session: AsyncSession, row: APIKey) -> None:
+    session.add(row)
+
+
+def _filtered(query: Select[Any], flt: KeyFilter) -> Select[Any]:
+    if flt.service_id is not None:
+        query = query.where(APIKey.service_id == flt.service_id)
+    if flt.user_id is not None:
+        query = query.where(APIKey.user_id == flt.user_id)
+    if flt.organization_id is not None:
+        query = query.where(APIKey.organization_id == flt.organization_id)
+    if flt.active_at is not None:
+        now = flt.active_at
+        query = query.where(
+            APIKey.is_active.is_(True),
+            or_(APIKey.revoked_at.is_(None), APIKey.revoked_at > now),
+            or_(APIKey.expires_at.is_(None), APIKey.expires_at > now),
+        )
+    return query
+
+
+async def page(
+    session: AsyncSession, flt: KeyFilter, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> Sequence[APIKey]:
+    """Newest first, keyset-paginated on (created_at, id): stable while keys are being created."""
+    query = _filtered(select(APIKey), flt)
+    if after is not None:
+        created_at, key_id = after
+        query = query.where(
+            or_(APIKey.created_at < created_at, and_(APIKey.created_at == created_at, APIKey.id < key_id))
+        )
+    query = query.order_by(APIKey.created_at.desc(), APIKey.id.desc()).limit(limit)
+    rows: Sequence[APIKey] = (await session.execute(query)).scalars().all()
+    return rows
+
+
+async def claim_rotation(
+    session: AsyncSession, key_id: uuid.UUID, successor: uuid.UUID, stops_at: datetime, now: datetime
+) -> bool:
+    """Link ``key_id`` to its successor if nothing rotated it first. True for exactly one concurrent caller:
+    the conditional UPDATE takes the row lock, and a second transaction re-reads ``rotated_to`` after it."""
+    result = await session.execute(
+        update(APIKey)
+        .where(APIKey.id == key_id, APIKey.rotated_to.is_(None))
+        .values(
+            rotated_to=successor,
+            revoked_at=stops_at,
+            is_active=stops_at > now,
+            updated_at=now,
+            version=APIKey.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+async def record_last_used(session: AsyncSession, seen: Iterable[tuple[uuid.UUID, datetime]]) -> None:
+    """Move last_used_at forward only (batches from several instances may arrive out of order)."""
+    for key_id, when in seen:
+        await session.execute(
+            update(APIKey)
+            .where(APIKey.id == key_id, or_(APIKey.last_used_at.is_(None), APIKey.last_used_at < when))
+            .values(last_used_at=when)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def changed_since(session: AsyncSession, since: datetime) -> Sequence[tuple[uuid.UUID, str, int]]:
+    """(id, lookup digest, version) of keys changed at or after ``since``: what other instances may have cached."""
+    rows = await session.execute(
+        select(APIKey.id, APIKey.lookup_digest, APIKey.version).where(APIKey.updated_at >= since)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

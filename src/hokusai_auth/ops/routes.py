@@ -1,0 +1,52 @@
+"""/health (liveness, no I/O), /ready (dependencies answer), /metrics (Prometheus text)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from hokusai_auth.deps import RuntimeDep
+
+router = APIRouter(tags=["operations"])
+READY_TIMEOUT_S = 2.0
+
+
+@router.get("/health", operation_id="health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _database_ok(runtime: Any) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S), runtime.database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not ready"; the reason goes to the log, not the probe
+        return False
+    return True
+
+
+@router.get(
+    "/ready",
+    operation_id="ready",
+    summary="Readiness: the database (and Redis, if used) answer",
+    responses={503: {"description": "a dependency is down; `checks` names it"}},
+)
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    checks: dict[str, bool] = {"database": await _database_ok(runtime)}
+    for name, probe in runtime.readiness_probes.items():
+        checks[name] = await probe()
+    degraded = [name for name, ok in checks.items() if not ok and name in runtime.optional_dependencies]
+    required_ok = all(ok for name, ok in checks.items() if name not in runtime.optional_dependencies)
+    body: dict[str, Any] = {"status": "ready" if required_ok else "not ready", "checks": checks}
+    if degraded:
+        body["degraded"] = degraded
+    return JSONResponse(body, status_code=200 if required_ok else 503)
+
+
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,84 @@
+"""Configuration from the environment. Built once at start-up (never at import time) and passed down.
+
+Every setting is read under its contract name and under the same name with a ``HOKUSAI_`` prefix; the prefixed
+form wins when both are set, so a deployment can namespace its variables without surprises.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"HOKUSAI_{name}", name)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", validate_by_name=True, validate_by_alias=True, frozen=True
+    )
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=AliasChoices("HOKUSAI_ENV"), description="production enforces strong secrets"
+    )
+    admin_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (), validation_alias=_env("ADMIN_TOKEN"), description="admin bearer tokens, comma-separated for rotation"
+    )
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("SECRET_KEY"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    redis_prefix: str = Field(
+        "hk",
+        validation_alias=_env("REDIS_PREFIX"),
+        pattern=r"^[A-Za-z0-9_.:-]{1,40}$",
+        description="namespace of every Redis key and channel, so several deployments can share one Redis",
+    )
+    bcrypt_rounds: int = Field(12, ge=4, le=31, validation_alias=_env("BCRYPT_ROUNDS"))
+    cache_ttl: float = Field(60.0, ge=0, le=3600, validation_alias=_env("CACHE_TTL"))
+    negative_cache_ttl: float = Field(5.0, ge=0, le=300, validation_alias=_env("NEGATIVE_CACHE_TTL"))
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = Field((), validation_alias=_env("TRUSTED_PROXIES"))
+    data_dir: Path | None = Field(None, validation_alias=AliasChoices("HOKUSAI_DATA_DIR"))
+    usage_flush_interval: float = Field(2.0, gt=0, le=60, validation_alias=_env("USAGE_FLUSH_INTERVAL"))
+    access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
+    log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+
+    @field_validator("admin_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        return tuple(ipaddress.ip_network(item, strict=False) for item in value)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def admin_token_values(self) -> tuple[str, ...]:
+        return tuple(token.get_secret_value() for token in self.admin_tokens)
+
+    def require_secret_key(self) -> str:
+        if self.secret_key is None:
+            raise RuntimeError("SECRET_KEY is not set; build settings with bootstrap.prepare()")
+        return self.secret_key.get_secret_value()
+
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set; build settings with bootstrap.prepare()")
+        return self.database_url

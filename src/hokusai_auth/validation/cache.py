@@ -1,0 +1,119 @@
+"""The in-process cache of key states, keyed by lookup digest.
+
+Three facts per digest:
+- fresh state (or "no such key") until ``ttl`` / ``negative_ttl`` runs out: a warm validation reads only this;
+- after that, the state is stale but the entry still remembers which bcrypt hash the key was verified against,
+  so a refresh costs one indexed query and no bcrypt (bcrypt at cost 12 is ~0.4 s of CPU per key);
+- an invalidation epoch: a load that started before an invalidation must not put its (old) answer back.
+
+Bounded: the oldest entries go first when ``max_entries`` is reached (a flood of random well-formed keys cannot
+grow memory without limit).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from hokusai_auth.validation.state import KeyState
+
+
+class Miss(Enum):
+    """Returned by ``get_fresh`` when the cache cannot answer (absent or stale): distinct from None, which is a
+    fresh answer of its own ("no key has this digest")."""
+
+    MISS = 0
+
+
+@dataclass(slots=True)
+class _Entry:
+    state: KeyState | None  # None: no key has this digest
+    fresh_until: float
+    invalidated: bool = False  # told it changed: the old state must not be served even when the database is down
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A cache answer. Fresh entries are used as they are. A stale entry still says which bcrypt hash the key
+    was verified against, and, unless it was invalidated, may stand in for the database while that is down."""
+
+    state: KeyState | None
+    fresh: bool
+    invalidated: bool
+
+
+class LocalKeyCache:
+    def __init__(
+        self,
+        ttl: float,
+        negative_ttl: float,
+        *,
+        max_entries: int = 200_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self._max_entries = max_entries
+        self._monotonic = monotonic
+        self._entries: dict[str, _Entry] = {}
+        self._digest_by_key: dict[uuid.UUID, str] = {}
+        self.epoch = 0
+
+    def get(self, digest: str) -> Lookup | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        return Lookup(entry.state, self._monotonic() < entry.fresh_until, entry.invalidated)
+
+    def get_fresh(self, digest: str) -> KeyState | Miss | None:
+        """The hot path: the fresh state, None for a fresh "no such key", Miss.MISS when it cannot say."""
+        entry = self._entries.get(digest)
+        if entry is None or self._monotonic() >= entry.fresh_until:
+            return Miss.MISS
+        return entry.state
+
+    def put(self, digest: str, state: KeyState | None, *, ttl: float | None = None) -> None:
+        if state is None:
+            lifetime = self.negative_ttl
+        else:
+            lifetime = self.ttl if ttl is None else min(ttl, self.ttl)
+            current = self._entries.get(digest)
+            if current is not None and current.state is not None and current.state.version > state.version:
+                return  # never replace a newer state with an older one
+            self._digest_by_key[state.key_id] = digest
+        if len(self._entries) >= self._max_entries and digest not in self._entries:
+            self._evict_oldest()
+        self._entries[digest] = _Entry(state, self._monotonic() + lifetime)
+
+    def invalidate_digest(self, digest: str) -> None:
+        """Forget the state (the key must be read again) but remember nothing fresh about it."""
+        self.epoch += 1
+        entry = self._entries.get(digest)
+        if entry is not None:
+            entry.fresh_until = 0.0
+            entry.invalidated = True
+
+    def invalidate_key(self, key_id: uuid.UUID) -> None:
+        digest = self._digest_by_key.get(key_id)
+        if digest is None:
+            self.epoch += 1
+            return
+        self.invalidate_digest(digest)
+
+    def expire_all(self) -> None:
+        """Make every entry stale (used when changes may have been missed, e.g. a lost invalidation channel)."""
+        self.epoch += 1
+        for entry in self._entries.values():
+            entry.fresh_until = 0.0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _evict_oldest(self) -> None:
+        digest = next(iter(self._entries))
+        entry = self._entries.pop(digest)
+        if entry.state is not None and self._digest_by_key.get(entry.state.key_id) == digest:
+            del self._digest_by_key[entry.state.key_id]

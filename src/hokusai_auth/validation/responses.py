@@ -1,0 +1,61 @@
+"""A verdict as the contract's HTTP answer: status, JSON body, rate-limit and Retry-After headers. Shared by
+the validate endpoint, the embeddable ASGI middleware and the gateway so all three answer identically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hokusai_auth.validation.validator import Verdict
+
+
+def verdict_headers(verdict: Verdict) -> list[tuple[str, str]]:
+    headers: list[tuple[str, str]] = []
+    if verdict.limit is not None:
+        headers += [
+            ("x-ratelimit-limit", str(verdict.limit.limit)),
+            ("x-ratelimit-remaining", str(verdict.limit.remaining)),
+            ("x-ratelimit-reset", str(verdict.limit.reset_after_s)),
+        ]
+    if verdict.rejection is not None and verdict.rejection.retry_after is not None:
+        headers.append(("retry-after", str(verdict.rejection.retry_after)))
+    return headers
+
+
+def verdict_body(verdict: Verdict) -> dict[str, Any]:
+    rejection = verdict.rejection
+    if rejection is not None:
+        body: dict[str, Any] = {
+            "is_valid": False,
+            "error": rejection.error,
+            "code": rejection.code.value,
+            "detail": rejection.detail,
+        }
+        body.update(rejection.extra)
+        return body
+    state, limit = verdict.state, verdict.limit
+    if state is None or limit is None:
+        raise ValueError("a valid verdict carries the key's state and rate-limit position")
+    return {
+        "is_valid": True,
+        "key_id": str(state.key_id),
+        "user_id": state.user_id,
+        "organization_id": str(state.organization_id) if state.organization_id else None,
+        "service_id": state.service_id,
+        "scopes": list(state.scopes),
+        "environment": state.environment,
+        "rate_limit_per_hour": state.rate_limit_per_hour,
+        "rate_limit_remaining": limit.remaining,
+        "billing_plan": state.billing_plan,
+        "monthly_prediction_limit": state.monthly_prediction_limit,
+        "expires_at": state.expires_at.isoformat().replace("+00:00", "Z") if state.expires_at else None,
+    }
+
+
+def verdict_status(verdict: Verdict) -> int:
+    return 200 if verdict.rejection is None else verdict.rejection.status
+
+
+def render(verdict: Verdict) -> tuple[int, bytes, list[tuple[str, str]]]:
+    return verdict_status(verdict), orjson.dumps(verdict_body(verdict)), verdict_headers(verdict)

@@ -1,0 +1,171 @@
+"""A key's validation state: the immutable snapshot that caches hold, and the checks made against it.
+
+Checks run in a fixed order (revoked, expired, environment, service, IP allowlist, scope) so the same key and
+request always get the same answer, whichever instance or embedding answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hokusai_auth.keys.catalog import canonical_service, describe_services
+from hokusai_auth.validation.outcomes import Code, Rejection, reject
+
+if TYPE_CHECKING:
+    from hokusai_auth.keys.models import APIKey
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def hash_fingerprint(key_hash: str) -> str:
+    """Identifies which bcrypt hash a cached entry was verified against, without carrying the hash around."""
+    return hashlib.sha256(key_hash.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    key_id: uuid.UUID
+    version: int
+    hash_fingerprint: str
+    user_id: str
+    organization_id: uuid.UUID | None
+    service_id: str
+    scopes: tuple[str, ...]
+    environment: str
+    billing_plan: str
+    rate_limit_per_hour: int
+    burst: int | None
+    monthly_prediction_limit: int | None
+    allowed_networks: tuple[IPNetwork, ...] | None
+    is_active: bool
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: APIKey) -> KeyState:
+        networks = None
+        if row.allowed_ips is not None:
+            networks = tuple(ipaddress.ip_network(item, strict=False) for item in row.allowed_ips)
+        return cls(
+            key_id=row.id,
+            version=row.version,
+            hash_fingerprint=hash_fingerprint(row.key_hash),
+            user_id=row.user_id,
+            organization_id=row.organization_id,
+            service_id=row.service_id,
+            scopes=tuple(row.scopes or ()),
+            environment=row.environment,
+            billing_plan=row.billing_plan,
+            rate_limit_per_hour=row.rate_limit_per_hour,
+            burst=row.burst,
+            monthly_prediction_limit=row.monthly_prediction_limit,
+            allowed_networks=networks,
+            is_active=row.is_active,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+
+    @property
+    def effective_burst(self) -> int:
+        return self.burst if self.burst is not None else self.rate_limit_per_hour
+
+    def is_usable_at(self, now: datetime) -> bool:
+        return self.is_active and (self.revoked_at is None or now < self.revoked_at)
+
+    def check(self, request: CheckRequest, now: datetime) -> Rejection | None:
+        """The first rule this key breaks for ``request`` at ``now``, or None when it may be used."""
+        if not self.is_usable_at(now):
+            return reject(Code.REVOKED)
+        if self.expires_at is not None and now >= self.expires_at:
+            return reject(Code.EXPIRED)
+        if request.environment is not None and request.environment != self.environment:
+            return reject(
+                Code.ENVIRONMENT_MISMATCH,
+                f"Key belongs to the {self.environment} environment, not {request.environment}",
+            )
+        if request.service_id is not None:
+            asked = canonical_service(request.service_id)
+            if asked != self.service_id:
+                what = f"service '{asked}'" if asked else f"'{request.service_id}', which is not a service id"
+                return reject(
+                    Code.WRONG_SERVICE,
+                    f"Key is for service '{self.service_id}', not {what}. Valid service ids: {describe_services()}",
+                )
+        if self.allowed_networks is not None and not _ip_allowed(request.client_ip, self.allowed_networks):
+            return reject(Code.IP_NOT_ALLOWED)
+        if request.required_scope is not None and self.scopes and request.required_scope not in self.scopes:
+            return reject(
+                Code.INSUFFICIENT_SCOPE,
+                f"Key does not have required scope '{request.required_scope}'",
+                required_scope=request.required_scope,
+            )
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key_id": str(self.key_id),
+            "version": self.version,
+            "hash_fingerprint": self.hash_fingerprint,
+            "user_id": self.user_id,
+            "organization_id": str(self.organization_id) if self.organization_id else None,
+            "service_id": self.service_id,
+            "scopes": list(self.scopes),
+            "environment": self.environment,
+            "billing_plan": self.billing_plan,
+            "rate_limit_per_hour": self.rate_limit_per_hour,
+            "burst": self.burst,
+            "monthly_prediction_limit": self.monthly_prediction_limit,
+            "allowed_networks": (
+                [str(net) for net in self.allowed_networks] if self.allowed_networks is not None else None
+            ),
+            "is_active": self.is_active,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyState:
+        networks = data.get("allowed_networks")
+        return cls(
+            key_id=uuid.UUID(data["key_id"]),
+            version=int(data["version"]),
+            hash_fingerprint=data["hash_fingerprint"],
+            user_id=data["user_id"],
+            organization_id=uuid.UUID(data["organization_id"]) if data.get("organization_id") else None,
+            service_id=data["service_id"],
+            scopes=tuple(data["scopes"]),
+            environment=data["environment"],
+            billing_plan=data["billing_plan"],
+            rate_limit_per_hour=int(data["rate_limit_per_hour"]),
+            burst=data.get("burst"),
+            monthly_prediction_limit=data.get("monthly_prediction_limit"),
+            allowed_networks=(tuple(ipaddress.ip_network(net) for net in networks) if networks is not None else None),
+            is_active=bool(data["is_active"]),
+            expires_at=datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None,
+            revoked_at=datetime.fromisoformat(data["revoked_at"]) if data.get("revoked_at") else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRequest:
+    """What the caller asks of a key. All optional: an empty request only asks "is this key usable?"."""
+
+    service_id: str | None = None
+    required_scope: str | None = None
+    client_ip: IPAddress | None = None
+    environment: str | None = None
+    cost: int = 1
+
+
+def _ip_allowed(client_ip: IPAddress | None, networks: tuple[IPNetwork, ...]) -> bool:
+    if client_ip is None:
+        return False
+    if isinstance(client_ip, ipaddress.IPv6Address) and client_ip.ipv4_mapped is not None:
+        client_ip = client_ip.ipv4_mapped  # ::ffff:203.0.113.7 is 203.0.113.7 for an IPv4 allowlist
+    return any(client_ip in network for network in networks if network.version == client_ip.version)

@@ -1,0 +1,159 @@
+"""The key validator: the one place that decides whether a presented key may be used.
+
+Order of work (cheapest first, and no I/O until a key is well-formed):
+parse + checksum → in-process cache by lookup digest → on a miss, one indexed query and at most one bcrypt
+(shared by concurrent callers of the same key) → state checks → rate limit. The HTTP endpoint, the embedded
+ASGI middleware and the gateway all call ``validate``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hokusai_auth.clock import Clock
+from hokusai_auth.db.engine import Database
+from hokusai_auth.keys import repository, tokens
+from hokusai_auth.ratelimit.base import Limiter
+from hokusai_auth.ratelimit.gcra import Decision
+from hokusai_auth.validation.cache import LocalKeyCache, Miss
+from hokusai_auth.validation.hashing import KeyHasher
+from hokusai_auth.validation.last_used import LastUsedRecorder
+from hokusai_auth.validation.outcomes import Code, Rejection, reject
+from hokusai_auth.validation.state import CheckRequest, KeyState, hash_fingerprint
+
+logger = logging.getLogger("hokusai_auth.validation")
+
+RETRY_AFTER_UNAVAILABLE_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: KeyState | None  # the key's state whenever the key was found
+    rejection: Rejection | None  # None: valid
+    limit: Decision | None  # rate-limit position, for the X-RateLimit-* headers
+
+    @property
+    def valid(self) -> bool:
+        return self.rejection is None
+
+
+class DependencyDown(Exception):
+    """The database could not answer and no usable cached state was at hand."""
+
+
+class Validator:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        digester: tokens.KeyDigester,
+        cache: LocalKeyCache,
+        hasher: KeyHasher,
+        limiter: Limiter,
+        last_used: LastUsedRecorder,
+        clock: Clock,
+    ) -> None:
+        self._db = database
+        self._digester = digester
+        self.cache = cache
+        self.hasher = hasher
+        self._limiter = limiter
+        self._last_used = last_used
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Future[KeyState | None]] = {}
+        self.outcomes: Counter[str] = Counter()  # read by /metrics at scrape time
+
+    def digest(self, key: str) -> str:
+        return self._digester.digest(key)
+
+    async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
+        if presented is None:
+            return self._rejected(reject(Code.MISSING), None)
+        if tokens.parse(presented) is None:
+            return self._rejected(reject(Code.INVALID), None)
+        digest = self._digester.digest(presented)
+        state = self.cache.get_fresh(digest)
+        if state is Miss.MISS:
+            try:
+                state = await self._load(digest, presented)
+            except DependencyDown:
+                return self._rejected(
+                    reject(
+                        Code.UNAVAILABLE, "Key store unavailable; retry shortly", retry_after=RETRY_AFTER_UNAVAILABLE_S
+                    ),
+                    None,
+                )
+        if state is None:
+            return self._rejected(reject(Code.INVALID), None)
+
+        now = self._clock.now()
+        rejection = state.check(request, now)
+        if rejection is not None:
+            position = await self._limiter.hit(str(state.key_id), state.rate_limit_per_hour, state.effective_burst, 0)
+            return self._rejected(rejection, state, position)
+
+        decision = await self._limiter.hit(
+            str(state.key_id), state.rate_limit_per_hour, state.effective_burst, request.cost
+        )
+        if not decision.allowed:
+            return self._rejected(
+                reject(
+                    Code.RATE_LIMITED,
+                    f"Rate limit of {state.rate_limit_per_hour} requests per hour exceeded",
+                    retry_after=decision.retry_after_s,
+                ),
+                state,
+                decision,
+            )
+        self._last_used.touch(state.key_id, now)
+        self.outcomes["valid"] += 1
+        return Verdict(state, None, decision)
+
+    def _rejected(self, rejection: Rejection, state: KeyState | None, limit: Decision | None = None) -> Verdict:
+        self.outcomes[rejection.code.value] += 1
+        return Verdict(state, rejection, limit)
+
+    async def _load(self, digest: str, presented: str) -> KeyState | None:
+        """Single flight: concurrent cold validations of one key share one query and one bcrypt."""
+        future = self._inflight.get(digest)
+        if future is None:
+            future = asyncio.ensure_future(self._load_once(digest, presented))
+            self._inflight[digest] = future
+            future.add_done_callback(lambda _: self._inflight.pop(digest, None))
+        # shield: a caller that gives up (client gone) must not cancel the load the others are waiting on
+        return await asyncio.shield(future)
+
+    async def _load_once(self, digest: str, presented: str) -> KeyState | None:
+        epoch = self.cache.epoch
+        previous = self.cache.get(digest)
+        try:
+            async with self._db.reader() as session:
+                row = await repository.get_by_digest(session, digest)
+        except (SQLAlchemyError, OSError) as exc:
+            if previous is not None and not previous.invalidated:
+                # Stale but never contradicted: better than refusing every key while the database is away.
+                logger.warning("key store unavailable, serving cached state: %s", type(exc).__name__)
+                return previous.state
+            raise DependencyDown from exc
+
+        state: KeyState | None = None
+        if row is not None:
+            fingerprint = hash_fingerprint(row.key_hash)
+            verified_before = (
+                previous is not None
+                and previous.state is not None
+                and previous.state.key_id == row.id
+                and previous.state.hash_fingerprint == fingerprint
+            )
+            if verified_before or await self.hasher.verify(presented, row.key_hash):
+                state = KeyState.from_row(row)
+            else:  # the digest matched but bcrypt did not: tampering or a digest collision
+                logger.error("lookup digest matched but bcrypt verification failed", extra={"key_id": str(row.id)})
+        if self.cache.epoch == epoch:
+            self.cache.put(digest, state)
+        return state
