@@ -59,7 +59,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         digester=digester,
         cache=cache,
         hasher=hasher,
-        limiter=MemoryLimiter(),
+        limiter=MemoryLimiter(now_us=lambda: int(clock.timestamp() * 1_000_000)),
         last_used=last_used,
         clock=clock,
     )

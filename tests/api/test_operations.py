@@ -1,0 +1,91 @@
+"""/health, /ready, /metrics, the security envelope of every response, and behaviour with the database down."""
+
+from __future__ import annotations
+
+from tests.conftest import Service, ServiceFactory
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+async def test_health_and_ready(service: Service) -> None:
+    health = await service.client.get("/health")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    ready = await service.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] is True
+
+
+async def test_database_down(make_service: ServiceFactory, backend: str) -> None:
+    unreachable = (
+        "postgresql://postgres@127.0.0.1:1/nowhere" if backend == "postgresql" else "sqlite:////nonexistent/x.db"
+    )
+    svc = await make_service(unreachable)
+    ready = await svc.client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "not ready", "checks": {"database": False}}
+    assert (await svc.client.get("/health")).status_code == 200, "liveness does no I/O"
+    # A good-looking key while the key store is unreachable: 503 with Retry-After, never a 401.
+    from hokusai_auth.keys import tokens
+
+    response = await svc.validate(tokens.generate("production"))
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert response.json()["is_valid"] is False
+
+
+async def test_every_response_carries_the_security_envelope(service: Service) -> None:
+    responses = [
+        await service.client.get("/health"),
+        await service.client.get("/nope"),
+        await service.client.post("/api/v1/keys/validate"),
+        await service.client.post("/api/v1/keys", json={}, headers=service.admin),
+    ]
+    for response in responses:
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-request-id"]
+        assert "strict-transport-security" not in response.headers, "plain HTTP from an untrusted peer"
+    assert responses[1].json() == {"detail": "Not Found", "code": "not_found"}
+
+
+async def test_request_id_is_echoed_when_sane(service: Service) -> None:
+    echoed = await service.client.get("/health", headers={"X-Request-ID": "trace-1234"})
+    assert echoed.headers["x-request-id"] == "trace-1234"
+    replaced = await service.client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+
+
+async def test_hsts_behind_a_trusted_tls_proxy(make_service: ServiceFactory, database_url: str) -> None:
+    svc = await make_service(database_url, trusted_proxies="203.0.113.0/24")
+    response = await svc.client.get("/health", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_metrics_count_requests_by_route_template_and_validations_by_outcome(service: Service) -> None:
+    created = await service.create_key()
+    await service.client.get(f"/api/v1/keys/{created['key_id']}", headers=service.admin)
+    await service.validate(created["api_key"])
+    await service.client.post("/api/v1/keys/validate")
+    text = (await service.client.get("/metrics")).text
+    assert 'hokusai_http_requests_total{method="GET",route="/api/v1/keys/{key_id}",status="200"} 1.0' in text
+    assert created["key_id"] not in text, "raw paths never become labels"
+    assert 'hokusai_key_validations_total{outcome="valid"} 1.0' in text
+    assert 'hokusai_key_validations_total{outcome="missing_api_key"} 1.0' in text
+    assert "hokusai_http_request_duration_seconds_bucket" in text
+
+
+async def test_openapi_has_stable_operation_ids_and_docs_are_served(service: Service) -> None:
+    schema = (await service.client.get("/openapi.json")).json()
+    operation_ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert {
+        "create_api_key", "list_api_keys", "get_api_key", "update_api_key", "revoke_api_key", "rotate_api_key",
+        "validate_api_key", "list_audit_logs", "health", "ready", "metrics",
+    } <= operation_ids  # fmt: skip
+    docs = await service.client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]

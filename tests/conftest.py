@@ -1,0 +1,211 @@
+"""Shared fixtures.
+
+Databases: every API test runs on SQLite and on PostgreSQL. PostgreSQL is HOKUSAI_TEST_DATABASE_URL, else the
+local server at 127.0.0.1:5432 (database ``test``, user ``postgres``). Each test session creates a database of
+its own there and drops it at the end, so concurrent runs never see each other. Redis likewise: a key prefix per
+test, and only those keys are deleted. Under CI=true a missing PostgreSQL or Redis fails the run; elsewhere the
+tests that need them are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from hokusai_auth.app import create_app
+from hokusai_auth.clock import Clock, FrozenClock
+from hokusai_auth.db import migrate
+from hokusai_auth.settings import Settings
+
+T = TypeVar("T")
+CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("HOKUSAI_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOKUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_TOKEN = "test-admin-token-" + "x" * 32
+SECRET_KEY = "test-secret-key-" + "y" * 40
+TABLES = ("audit_events", "api_keys")
+
+
+def unavailable(what: str, reason: str) -> None:
+    """Skip, or under CI=true fail: CI must never pass by silently not testing PostgreSQL or Redis."""
+    message = f"{what} unavailable ({reason})"
+    if CI:
+        pytest.fail(f"{message}; it is required when CI=true", pytrace=False)
+    pytest.skip(message)
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even when called while an event loop runs (session
+    fixtures are first requested from inside async tests)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# ---------------------------------------------------------------------------------------------- PostgreSQL
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_admin(sql: str, url: str = PG_URL) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str | None]:
+    """A fresh, migrated PostgreSQL database for this test session (None when PostgreSQL is not reachable)."""
+    name = f"hokusai_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        run_blocking(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        yield None
+        return
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    run_blocking(migrate.upgrade(url))
+    yield url
+    run_blocking(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_url(pg_session_url: str | None) -> str:
+    if pg_session_url is None:
+        unavailable("PostgreSQL", f"cannot connect to {make_url(PG_URL).render_as_string()}")
+    assert pg_session_url is not None
+    return pg_session_url
+
+
+async def truncate_pg(url: str) -> None:
+    await _pg_admin(f"TRUNCATE {', '.join(TABLES)} CASCADE", url)
+
+
+# ---------------------------------------------------------------------------------------------- SQLite
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    run_blocking(migrate.upgrade(f"sqlite:///{path}"))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- backends
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database of the parametrized backend."""
+    if backend == "sqlite":
+        path = tmp_path / "hokusai.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    await truncate_pg(url)
+    return url
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "admin_tokens": ADMIN_TOKEN,
+        "secret_key": SECRET_KEY,
+        "database_url": database_url,
+        "bcrypt_rounds": 4,
+        "access_log": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+# ---------------------------------------------------------------------------------------------- apps
+
+
+class Service:
+    """A running app (lifespan entered) and an HTTP client on it."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient, clock: Clock | None) -> None:
+        self.app = app
+        self.client = client
+        self.clock = clock
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    async def create_key(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": "test key", "service_id": "platform", **fields}
+        response = await self.client.post("/api/v1/keys", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def validate(self, key: str | None = None, **body: Any) -> httpx.Response:
+        if key is not None:
+            body["api_key"] = key
+        return await self.client.post("/api/v1/keys/validate", json=body)
+
+
+ServiceFactory = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture
+async def make_service() -> AsyncIterator[ServiceFactory]:
+    async with AsyncExitStack() as stack:
+
+        async def factory(database_url: str, *, clock: Clock | None = None, **overrides: Any) -> Service:
+            app = create_app(make_settings(database_url, **overrides), clock=clock)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 40000)), base_url="http://testserver"
+            )
+            await stack.enter_async_context(client)
+            return Service(app, client, clock)
+
+        yield factory
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+async def service(make_service: ServiceFactory, database_url: str, clock: FrozenClock) -> Service:
+    return await make_service(database_url, clock=clock)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,57 @@
+"""Running real server processes in tests: start on a free port, wait until healthy, always stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+
+class ServerProcess:
+    def __init__(self, args: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", *args], env=env, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True
+        )
+        self.stdout_lines: list[str] = []
+
+    def wait_healthy(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server not healthy after {timeout}s: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> str:
+        """SIGTERM (graceful), then return everything it printed on stdout."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        out = self.process.stdout.read().decode() if self.process.stdout else ""
+        self._log.close()
+        return out
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment minus any Hokusai configuration of the machine running the tests."""
+    names = {"ADMIN_TOKEN", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BCRYPT_ROUNDS", "CACHE_TTL", "TRUSTED_PROXIES"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKUSAI_") and k not in names}
+    env.update(extra)
+    return env

@@ -1,0 +1,64 @@
+"""Migrations run unchanged, up and down, on SQLite and PostgreSQL, and match the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from hokusai_auth.db import migrate
+from hokusai_auth.db.base import Base, import_models
+from hokusai_auth.db.engine import create_engine
+from tests.conftest import _pg_admin
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def _diff(url: str) -> list[Any]:
+    import_models()
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _round_trip(url: str) -> None:
+    await migrate.upgrade(url)
+    assert await migrate.current_revision(url) == migrate.head_revision()
+    assert {"api_keys", "audit_events"} <= await _tables(url)
+    assert await _diff(url) == [], "models and migrations agree"
+    await migrate.downgrade(url, "base")
+    assert await migrate.current_revision(url) is None
+    assert not {"api_keys", "audit_events"} & await _tables(url)
+    await migrate.upgrade(url)
+    assert await migrate.current_revision(url) == migrate.head_revision()
+
+
+async def test_sqlite_up_and_down(tmp_path: Path) -> None:
+    await _round_trip(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+async def test_postgresql_up_and_down(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = make_url(pg_url).database + "_migrations"
+    await _pg_admin(f'CREATE DATABASE "{name}"', pg_url)
+    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        await _round_trip(url)
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', pg_url)
