@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hokusai_auth.keys import tokens
+from hokusai import keys as key_format
 from tests.conftest import Service
 
 INFO_FIELDS = {
@@ -24,7 +24,7 @@ async def test_create_returns_201_with_the_key_once_and_defaults(service: Servic
     assert response.status_code == 201
     body = response.json()
     key = body["api_key"]
-    assert tokens.parse(key) is not None
+    assert key_format.parse(key) is not None
     assert key.startswith("hk_live_")
     assert body["key_id"] == body["key_info"]["key_id"]
     info = body["key_info"]

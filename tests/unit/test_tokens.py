@@ -2,6 +2,7 @@ import re
 
 import pytest
 
+from hokusai import keys as key_format
 from hokusai_auth.keys import tokens
 
 SCANNER = re.compile(r"hk_(live|test|dev)_[0-9A-Za-z]{38}")
@@ -12,7 +13,7 @@ def test_generated_keys_have_the_documented_shape(environment: str, tag: str) ->
     key = tokens.generate(environment)
     assert key.startswith(f"hk_{tag}_")
     assert SCANNER.fullmatch(key), "secret scanners match keys with the documented pattern"
-    parsed = tokens.parse(key)
+    parsed = key_format.parse(key)
     assert parsed is not None
     assert parsed.environment == environment
 
@@ -30,7 +31,7 @@ def test_every_single_character_typo_is_caught_by_the_checksum() -> None:
             if key[position] == replacement:
                 continue
             typo = key[:position] + replacement + key[position + 1 :]
-            assert tokens.parse(typo) is None, f"typo at {position} accepted"
+            assert key_format.parse(typo) is None, f"typo at {position} accepted"
 
 
 def test_transposed_characters_are_caught() -> None:
@@ -38,7 +39,7 @@ def test_transposed_characters_are_caught() -> None:
     for position in range(len("hk_test_"), len(key) - 1):
         if key[position] != key[position + 1]:
             swapped = key[:position] + key[position + 1] + key[position] + key[position + 2 :]
-            assert tokens.parse(swapped) is None
+            assert key_format.parse(swapped) is None
 
 
 @pytest.mark.parametrize(
@@ -46,23 +47,23 @@ def test_transposed_characters_are_caught() -> None:
     ["", "hk_live_", "hk_prod_" + "a" * 38, "hk_live_" + "a" * 32, "hk_live_" + "a" * 39, "xhk_live_" + "a" * 38],
 )
 def test_malformed_keys_do_not_parse(candidate: str) -> None:
-    assert tokens.parse(candidate) is None
+    assert key_format.parse(candidate) is None
 
 
 def test_old_unchecksummed_keys_from_the_documents_are_refused() -> None:
-    assert tokens.parse("hk_live_chnn8EMMos4Lcwj3i3C3JeAkoNoDcOWL") is None
-    assert tokens.looks_like_key("hk_live_chnn8EMMos4Lcwj3i3C3JeAkoNoDcOWL")
+    assert key_format.parse("hk_live_chnn8EMMos4Lcwj3i3C3JeAkoNoDcOWL") is None
+    assert key_format.looks_like_key("hk_live_chnn8EMMos4Lcwj3i3C3JeAkoNoDcOWL")
 
 
 def test_masked_prefix_shows_environment_and_three_characters() -> None:
     key = tokens.generate("production")
-    assert tokens.masked_prefix(key) == key[: len("hk_live_") + 3] + "***"
+    assert key_format.masked_prefix(key) == key[: len("hk_live_") + 3] + "***"
 
 
 def test_checksum_is_six_base62_characters_even_for_small_crcs() -> None:
-    assert tokens.base62(0, 6) == "000000"
-    assert tokens.base62(2**32 - 1, 6) == tokens.base62(2**32 - 1, 6).rjust(6, "0")
-    assert len(tokens.base62(2**32 - 1, 6)) == 6
+    assert key_format.base62(0, 6) == "000000"
+    assert key_format.base62(2**32 - 1, 6) == key_format.base62(2**32 - 1, 6).rjust(6, "0")
+    assert len(key_format.base62(2**32 - 1, 6)) == 6
 
 
 def test_digest_is_keyed_by_the_secret() -> None:
@@ -71,3 +72,19 @@ def test_digest_is_keyed_by_the_secret() -> None:
     assert one == tokens.KeyDigester("a" * 40).digest(key)
     assert one != tokens.KeyDigester("b" * 40).digest(key)
     assert key not in one
+
+
+def test_check_format_explains_what_is_wrong_offline() -> None:
+    key = tokens.generate("test")
+    good = key_format.check_format(f"  {key}\n")
+    assert good
+    assert good.environment == "test"
+    assert good.problem is None
+    assert "start with hk_live_" in str(key_format.check_format("sk_live_abc").problem)
+    truncated = key_format.check_format(key[:-3])
+    assert not truncated
+    assert truncated.environment == "test"
+    assert "truncated" in str(truncated.problem)
+    typo = key[:-1] + ("a" if key[-1] != "a" else "b")
+    assert "mistyped" in str(key_format.check_format(typo).problem)
+    assert "characters" in str(key_format.check_format(key[:-1] + "!").problem)

@@ -9,9 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from hokusai.services import canonical_service, describe_services
 from hokusai_auth.deps import AdminContext, RuntimeDep
 from hokusai_auth.errors import invalid_field
-from hokusai_auth.keys.catalog import canonical_service, describe_services
 from hokusai_auth.keys.repository import KeyFilter
 from hokusai_auth.keys.schemas import (
     APIKeyInfo,

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from hokusai_auth.keys.catalog import canonical_service, describe_services
+from hokusai.services import canonical_service, describe_services
 
 Environment = Literal["production", "test", "development"]
 BillingPlan = Literal["free", "starter", "pro", "enterprise"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from hokusai.keys import masked_prefix
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
@@ -115,7 +116,7 @@ class KeyService:
         row = APIKey(
             id=uuid.uuid4(),
             name=request.name,
-            key_prefix=tokens.masked_prefix(key),
+            key_prefix=masked_prefix(key),
             lookup_digest=digest,
             key_hash=key_hash,
             user_id=request.user_id,
@@ -232,7 +233,7 @@ class KeyService:
             new = APIKey(
                 id=uuid.uuid4(),
                 name=old.name,
-                key_prefix=tokens.masked_prefix(key),
+                key_prefix=masked_prefix(key),
                 lookup_digest=digest,
                 key_hash=key_hash,
                 user_id=old.user_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hokusai_auth.keys.tokens import looks_like_key
+from hokusai.keys import looks_like_key
 
 AUTH_SCHEMES = ("bearer", "apikey", "api-key", "token")
 

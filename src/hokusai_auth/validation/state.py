@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hokusai_auth.keys.catalog import canonical_service, describe_services
+from hokusai.services import canonical_service, describe_services
 from hokusai_auth.validation.outcomes import Code, Rejection, reject
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from hokusai import keys as key_format
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository, tokens
@@ -74,7 +75,7 @@ class Validator:
     async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
         if presented is None:
             return self._rejected(reject(Code.MISSING), None)
-        if tokens.parse(presented) is None:
+        if key_format.parse(presented) is None:
             return self._rejected(reject(Code.INVALID), None)
         digest = self._digester.digest(presented)
         state = self.cache.get_fresh(digest)

@@ -1,7 +1,7 @@
 """The fixed vocabularies of a key: services (and their historic aliases), environments, billing plans.
 
-Service ids are resolved here and nowhere else, so the auth service, the embedded validator, the gateway and
-the SDK cannot disagree on which ids are valid (the failure behind the 2025-07 incident).
+Shared by the SDK, the CLI, the auth service and the gateway, so none of them can disagree on which service ids
+are valid (the failure behind the 2025-07 incident).
 """
 
 from __future__ import annotations
@@ -25,6 +25,6 @@ def canonical_service(service_id: str) -> str | None:
 
 
 def describe_services() -> str:
-    """Human list of the valid ids, for error details: 'prediction, platform (aliases: website → platform, ...)'."""
+    """Human list of the valid ids, for messages: 'prediction, platform (aliases: website → platform, ...)'."""
     aliases = ", ".join(f"{alias} → {target}" for alias, target in SERVICE_ALIASES.items())
     return f"{', '.join(SERVICES)} (aliases: {aliases})"

@@ -1,0 +1,101 @@
+"""The Hokusai API key format, shared by the SDK, the CLI, the auth service and the gateway. Pure, no I/O.
+
+A key is ``hk_<env>_`` + 32 random base62 characters + a 6-character base62 CRC32 of everything before it.
+The checksum lets a mistyped or truncated key be caught before any network call or storage lookup, and the fixed
+shape lets secret scanners match ``hk_(live|test|dev)_[0-9A-Za-z]{38}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import zlib
+from dataclasses import dataclass
+
+BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+RANDOM_LENGTH = 32
+CHECKSUM_LENGTH = 6
+
+# environment name (as the API spells it) -> key prefix tag
+ENVIRONMENT_TAGS: dict[str, str] = {"production": "live", "test": "test", "development": "dev"}
+TAG_ENVIRONMENTS: dict[str, str] = {tag: env for env, tag in ENVIRONMENT_TAGS.items()}
+
+KEY_PATTERN = re.compile(r"hk_(live|test|dev)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})")
+# Anything starting like a Hokusai key counts as "an attempt at a key" when looking for one in a request.
+KEY_PREFIX_PATTERN = re.compile(r"hk_(?:live|test|dev)_")
+
+
+def base62(number: int, width: int) -> str:
+    """Encode a non-negative integer in base62, left-padded with '0' to ``width``."""
+    chars: list[str] = []
+    while number:
+        number, rem = divmod(number, 62)
+        chars.append(BASE62_ALPHABET[rem])
+    return "".join(reversed(chars)).rjust(width, "0")
+
+
+def checksum(body: str) -> str:
+    """Six base62 characters of CRC32 over the key's body (prefix + random part). 62**6 > 2**32."""
+    return base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedKey:
+    environment: str
+    random_part: str
+
+
+def parse(candidate: str) -> ParsedKey | None:
+    """The key's parts if ``candidate`` is a well-formed key with a correct checksum, else None."""
+    match = KEY_PATTERN.fullmatch(candidate)
+    if match is None:
+        return None
+    body_end = len(candidate) - CHECKSUM_LENGTH
+    if not hmac.compare_digest(checksum(candidate[:body_end]), match.group(3)):
+        return None
+    return ParsedKey(environment=TAG_ENVIRONMENTS[match.group(1)], random_part=match.group(2))
+
+
+def looks_like_key(candidate: str) -> bool:
+    """True for anything that starts like a Hokusai key, well-formed or not."""
+    return KEY_PREFIX_PATTERN.match(candidate) is not None
+
+
+def masked_prefix(key: str) -> str:
+    """What may be shown of a key: ``hk_live_AbC***`` (environment prefix + 3 random characters)."""
+    match = KEY_PATTERN.fullmatch(key)
+    if match is None:
+        raise ValueError("not a well-formed key")
+    return f"hk_{match.group(1)}_{match.group(2)[:3]}***"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFormat:
+    """What can be told about a string without asking the service."""
+
+    valid: bool
+    environment: str | None  # production / test / development, when the prefix says
+    problem: str | None  # a sentence for people when not valid
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+def check_format(key: str) -> KeyFormat:
+    """Whether ``key`` is a well-formed Hokusai key (prefix, length, checksum), offline."""
+    key = key.strip()
+    match = re.match(r"hk_(live|test|dev)_", key)
+    if match is None:
+        return KeyFormat(False, None, "not a Hokusai API key: keys start with hk_live_, hk_test_ or hk_dev_")
+    environment = TAG_ENVIRONMENTS[match.group(1)]
+    rest = key[match.end() :]
+    expected = RANDOM_LENGTH + CHECKSUM_LENGTH
+    if not re.fullmatch(r"[0-9A-Za-z]*", rest):
+        return KeyFormat(False, environment, "this key contains characters a Hokusai key never has; check the paste")
+    if len(rest) != expected:
+        return KeyFormat(
+            False, environment, f"this key has {len(rest)} characters after the prefix, not {expected}: truncated?"
+        )
+    if parse(key) is None:
+        return KeyFormat(False, environment, "this key looks mistyped: its checksum does not match")
+    return KeyFormat(True, environment, None)
