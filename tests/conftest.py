@@ -209,3 +209,104 @@ async def service(make_service: ServiceFactory, database_url: str, clock: Frozen
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+# ---------------------------------------------------------------------------------------------- Redis
+
+
+async def _redis_reachable(url: str) -> bool:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(await client.ping())
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The shared Redis server. Tests use a key prefix of their own (redis_prefix) and delete only those keys."""
+    if not await _redis_reachable(REDIS_URL):
+        unavailable("Redis", f"cannot connect to {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    import redis.asyncio as aioredis
+
+    prefix = f"hktest{secrets.token_hex(4)}"
+    yield prefix
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, so it can be stopped and started at will (the shared
+    server on 6379 is never stopped). A restart reloads the last snapshot taken with SAVE, if any."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import subprocess
+        import time
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            unavailable("redis-server", "not installed (apt-get install redis-server)")
+        assert binary is not None
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float, step: float = 0.02) -> float:
+    """Wait until ``check`` holds; the seconds it took. Fails if it does not hold ``within`` seconds: used where
+    the contract itself states a bound (e.g. a revocation reaches every instance within a second)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        if await check():
+            return loop.time() - started
+        if loop.time() - started > within:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(step)

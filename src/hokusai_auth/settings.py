@@ -51,6 +51,25 @@ class Settings(BaseSettings):
     negative_cache_ttl: float = Field(5.0, ge=0, le=300, validation_alias=_env("NEGATIVE_CACHE_TTL"))
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = Field((), validation_alias=_env("TRUSTED_PROXIES"))
     data_dir: Path | None = Field(None, validation_alias=AliasChoices("HOKUSAI_DATA_DIR"))
+    redis_timeout: float = Field(
+        0.25,
+        gt=0,
+        le=10,
+        validation_alias=_env("REDIS_TIMEOUT"),
+        description="seconds before an unanswered Redis call counts as Redis being down",
+    )
+    rate_limit_failure_mode: Literal["open", "closed"] = Field(
+        "open",
+        validation_alias=_env("RATE_LIMIT_FAILURE_MODE"),
+        description="Redis down: open = limit in-process per instance; closed = refuse with 503",
+    )
+    change_feed_interval: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        validation_alias=_env("CHANGE_FEED_INTERVAL"),
+        description="seconds between polls for key changes made by other instances",
+    )
     usage_flush_interval: float = Field(2.0, gt=0, le=60, validation_alias=_env("USAGE_FLUSH_INTERVAL"))
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))

@@ -21,6 +21,7 @@ from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.invalidation import Invalidator
+from hokusai_auth.validation.state import KeyState
 from hokusai_auth.web.context import RequestContext
 
 KEY_NOT_FOUND = "API key not found"
@@ -188,7 +189,7 @@ class KeyService:
                     details={"changed": {k: _jsonable(v) for k, v in changed.items()}},
                 )
         if changed:
-            await self._invalidator.key_changed(row.id, row.lookup_digest, row.version)
+            await self._invalidator.key_changed(KeyState.from_row(row), row.lookup_digest)
         return to_info(row, now)
 
     async def revoke(self, key_id: uuid.UUID, ctx: RequestContext) -> None:
@@ -213,7 +214,7 @@ class KeyService:
                 details={"already_revoked": True} if already else None,
             )
         if not already:
-            await self._invalidator.key_changed(row.id, row.lookup_digest, row.version)
+            await self._invalidator.key_changed(KeyState.from_row(row), row.lookup_digest)
 
     async def rotate(self, key_id: uuid.UUID, grace_seconds: int, ctx: RequestContext) -> CreatedKey:
         async with self._db.reader() as session:
@@ -273,8 +274,9 @@ class KeyService:
                     "old_key_stops_at": stops_at.isoformat(),
                 },
             )
-            old_digest, old_version = old.lookup_digest, old.version + 1
-        await self._invalidator.key_changed(key_id, old_digest, old_version)
+            await session.refresh(old)  # the conditional UPDATE changed it behind the ORM's back
+            old_state = KeyState.from_row(old)
+        await self._invalidator.key_changed(old_state, old.lookup_digest)
         return CreatedKey(api_key=key, key_id=new.id, key_info=to_info(new, now))
 
 

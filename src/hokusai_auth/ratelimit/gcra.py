@@ -27,7 +27,7 @@ class Outcome:
     new_tat_us: int | None  # None: state unchanged
 
 
-def _ceil_div(a: int, b: int) -> int:
+def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
@@ -44,13 +44,13 @@ def evaluate(tat_us: int | None, now_us: int, limit_per_hour: int, burst: int, c
                 False,
                 limit_per_hour,
                 remaining,
-                _ceil_div(tat - now_us, 1_000_000),
-                max(1, _ceil_div(retry_us, 1_000_000)),
+                ceil_div(tat - now_us, 1_000_000),
+                max(1, ceil_div(retry_us, 1_000_000)),
             ),
             None,
         )
     remaining = (capacity - (new_tat - now_us)) // interval
     return Outcome(
-        Decision(True, limit_per_hour, remaining, _ceil_div(new_tat - now_us, 1_000_000), None),
+        Decision(True, limit_per_hour, remaining, ceil_div(new_tat - now_us, 1_000_000), None),
         new_tat if cost else None,
     )

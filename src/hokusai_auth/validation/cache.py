@@ -33,6 +33,7 @@ class _Entry:
     state: KeyState | None  # None: no key has this digest
     fresh_until: float
     invalidated: bool = False  # told it changed: the old state must not be served even when the database is down
+    min_version: int = 0  # told the key reached this version: anything older (e.g. a lagging shared entry) is stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Lookup:
     state: KeyState | None
     fresh: bool
     invalidated: bool
+    min_version: int = 0
 
 
 class LocalKeyCache:
@@ -66,7 +68,7 @@ class LocalKeyCache:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        return Lookup(entry.state, self._monotonic() < entry.fresh_until, entry.invalidated)
+        return Lookup(entry.state, self._monotonic() < entry.fresh_until, entry.invalidated, entry.min_version)
 
     def get_fresh(self, digest: str) -> KeyState | Miss | None:
         """The hot path: the fresh state, None for a fresh "no such key", Miss.MISS when it cannot say."""
@@ -75,26 +77,31 @@ class LocalKeyCache:
             return Miss.MISS
         return entry.state
 
-    def put(self, digest: str, state: KeyState | None, *, ttl: float | None = None) -> None:
-        if state is None:
-            lifetime = self.negative_ttl
-        else:
-            lifetime = self.ttl if ttl is None else min(ttl, self.ttl)
-            current = self._entries.get(digest)
-            if current is not None and current.state is not None and current.state.version > state.version:
+    def put(self, digest: str, state: KeyState | None) -> None:
+        lifetime = self.negative_ttl if state is None else self.ttl
+        current = self._entries.get(digest)
+        floor = current.min_version if current is not None else 0
+        if state is not None:
+            newest_known = current.state.version if current is not None and current.state is not None else 0
+            if state.version < max(floor, newest_known):
                 return  # never replace a newer state with an older one
             self._digest_by_key[state.key_id] = digest
-        if len(self._entries) >= self._max_entries and digest not in self._entries:
+        if current is None and len(self._entries) >= self._max_entries:
             self._evict_oldest()
-        self._entries[digest] = _Entry(state, self._monotonic() + lifetime)
+        self._entries[digest] = _Entry(state, self._monotonic() + lifetime, min_version=floor)
 
-    def invalidate_digest(self, digest: str) -> None:
-        """Forget the state (the key must be read again) but remember nothing fresh about it."""
+    def invalidate_digest(self, digest: str, version: int = 0) -> None:
+        """The key changed (to ``version``, when known): its state must be read again, and nothing older than
+        ``version`` may be accepted for it. The entry stays, remembering which hash the key was verified with."""
         self.epoch += 1
         entry = self._entries.get(digest)
-        if entry is not None:
-            entry.fresh_until = 0.0
-            entry.invalidated = True
+        if entry is None:
+            return
+        if entry.state is not None and entry.state.version >= version > 0:
+            return  # we already hold that version (typically: our own change, echoed back by the bus)
+        entry.fresh_until = 0.0
+        entry.invalidated = True
+        entry.min_version = max(entry.min_version, version)
 
     def invalidate_key(self, key_id: uuid.UUID) -> None:
         digest = self._digest_by_key.get(key_id)

@@ -1,27 +1,26 @@
-"""Telling caches that a key changed. The instance that made the change applies it at once; other instances
-hear of it through the channels registered here (Redis pub/sub, the database change feed)."""
+"""Applying a committed key change: at once in this instance, then to every other instance through the bus."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol
 
 from hokusai_auth.validation.cache import LocalKeyCache
+from hokusai_auth.validation.state import KeyState
 
 
-class Channel(Protocol):
-    async def publish(self, key_id: uuid.UUID, digest: str, version: int) -> None: ...
+class Bus(Protocol):
+    async def publish(self, state: KeyState, digest: str) -> None: ...
 
 
 class Invalidator:
-    def __init__(self, cache: LocalKeyCache) -> None:
+    def __init__(self, cache: LocalKeyCache, bus: Bus | None = None) -> None:
         self._cache = cache
-        self._channels: list[Channel] = []
+        self._bus = bus
 
-    def add_channel(self, channel: Channel) -> None:
-        self._channels.append(channel)
-
-    async def key_changed(self, key_id: uuid.UUID, digest: str, version: int) -> None:
-        self._cache.invalidate_digest(digest)
-        for channel in self._channels:
-            await channel.publish(key_id, digest, version)
+    async def key_changed(self, state: KeyState, digest: str) -> None:
+        """``state`` is the key as committed. This instance answers from it immediately; others hear of it over
+        the bus (Redis) in milliseconds or from the database change feed within its poll interval."""
+        self._cache.invalidate_digest(digest, state.version)
+        self._cache.put(digest, state)
+        if self._bus is not None:
+            await self._bus.publish(state, digest)

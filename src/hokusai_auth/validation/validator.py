@@ -1,9 +1,9 @@
 """The key validator: the one place that decides whether a presented key may be used.
 
 Order of work (cheapest first, and no I/O until a key is well-formed):
-parse + checksum → in-process cache by lookup digest → on a miss, one indexed query and at most one bcrypt
-(shared by concurrent callers of the same key) → state checks → rate limit. The HTTP endpoint, the embedded
-ASGI middleware and the gateway all call ``validate``.
+parse + checksum → in-process cache by lookup digest → on a miss, the shared cache (Redis) → else one indexed
+query and at most one bcrypt (shared by concurrent callers of the same key) → state checks → rate limit.
+The HTTP endpoint, the embedded validator and its ASGI middleware, and the gateway all call ``validate``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,11 +22,15 @@ from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository, tokens
 from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.gcra import Decision
-from hokusai_auth.validation.cache import LocalKeyCache, Miss
+from hokusai_auth.ratelimit.redis import LimiterUnavailable
+from hokusai_auth.validation.cache import LocalKeyCache, Lookup, Miss
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.last_used import LastUsedRecorder
 from hokusai_auth.validation.outcomes import Code, Rejection, reject
 from hokusai_auth.validation.state import CheckRequest, KeyState, hash_fingerprint
+
+if TYPE_CHECKING:
+    from hokusai_auth.cluster.shared_cache import SharedKeyCache
 
 logger = logging.getLogger("hokusai_auth.validation")
 
@@ -47,6 +52,10 @@ class DependencyDown(Exception):
     """The database could not answer and no usable cached state was at hand."""
 
 
+def _unavailable(what: str) -> Rejection:
+    return reject(Code.UNAVAILABLE, f"{what} unavailable; retry shortly", retry_after=RETRY_AFTER_UNAVAILABLE_S)
+
+
 class Validator:
     def __init__(
         self,
@@ -58,58 +67,52 @@ class Validator:
         limiter: Limiter,
         last_used: LastUsedRecorder,
         clock: Clock,
+        shared: SharedKeyCache | None = None,
     ) -> None:
         self._db = database
-        self._digester = digester
+        self.digester = digester
         self.cache = cache
         self.hasher = hasher
         self._limiter = limiter
         self._last_used = last_used
         self._clock = clock
+        self._shared = shared
         self._inflight: dict[str, asyncio.Future[KeyState | None]] = {}
         self.outcomes: Counter[str] = Counter()  # read by /metrics at scrape time
-
-    def digest(self, key: str) -> str:
-        return self._digester.digest(key)
+        self.database_reads = 0
 
     async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
         if presented is None:
             return self._rejected(reject(Code.MISSING), None)
         if key_format.parse(presented) is None:
             return self._rejected(reject(Code.INVALID), None)
-        digest = self._digester.digest(presented)
+        digest = self.digester.digest(presented)
         state = self.cache.get_fresh(digest)
         if state is Miss.MISS:
             try:
                 state = await self._load(digest, presented)
             except DependencyDown:
-                return self._rejected(
-                    reject(
-                        Code.UNAVAILABLE, "Key store unavailable; retry shortly", retry_after=RETRY_AFTER_UNAVAILABLE_S
-                    ),
-                    None,
-                )
+                return self._rejected(_unavailable("Key store"), None)
         if state is None:
             return self._rejected(reject(Code.INVALID), None)
 
         now = self._clock.now()
         rejection = state.check(request, now)
-        if rejection is not None:
-            position = await self._limiter.hit(str(state.key_id), state.rate_limit_per_hour, state.effective_burst, 0)
-            return self._rejected(rejection, state, position)
-
-        decision = await self._limiter.hit(
-            str(state.key_id), state.rate_limit_per_hour, state.effective_burst, request.cost
-        )
+        try:
+            if rejection is not None:
+                position = await self._limiter.hit(
+                    str(state.key_id), state.rate_limit_per_hour, state.effective_burst, 0
+                )
+                return self._rejected(rejection, state, position)
+            decision = await self._limiter.hit(
+                str(state.key_id), state.rate_limit_per_hour, state.effective_burst, request.cost
+            )
+        except LimiterUnavailable:
+            return self._rejected(_unavailable("Rate limiter"), state)
         if not decision.allowed:
+            detail = f"Rate limit of {state.rate_limit_per_hour} requests per hour exceeded"
             return self._rejected(
-                reject(
-                    Code.RATE_LIMITED,
-                    f"Rate limit of {state.rate_limit_per_hour} requests per hour exceeded",
-                    retry_after=decision.retry_after_s,
-                ),
-                state,
-                decision,
+                reject(Code.RATE_LIMITED, detail, retry_after=decision.retry_after_s), state, decision
             )
         self._last_used.touch(state.key_id, now)
         self.outcomes["valid"] += 1
@@ -120,7 +123,7 @@ class Validator:
         return Verdict(state, rejection, limit)
 
     async def _load(self, digest: str, presented: str) -> KeyState | None:
-        """Single flight: concurrent cold validations of one key share one query and one bcrypt."""
+        """Single flight: concurrent cold validations of one key share one lookup and at most one bcrypt."""
         future = self._inflight.get(digest)
         if future is None:
             future = asyncio.ensure_future(self._load_once(digest, presented))
@@ -132,29 +135,42 @@ class Validator:
     async def _load_once(self, digest: str, presented: str) -> KeyState | None:
         epoch = self.cache.epoch
         previous = self.cache.get(digest)
+        floor = previous.min_version if previous is not None else 0
+        if self._shared is not None:
+            shared = await self._shared.get(digest)
+            if shared is not None and shared.version >= floor:
+                if self.cache.epoch == epoch:
+                    self.cache.put(digest, shared)
+                return shared
+        state = await self._read_database(digest, presented, previous)
+        if self.cache.epoch == epoch:
+            self.cache.put(digest, state)
+        if state is not None and self._shared is not None:
+            await self._shared.put(digest, state)
+        return state
+
+    async def _read_database(self, digest: str, presented: str, previous: Lookup | None) -> KeyState | None:
         try:
             async with self._db.reader() as session:
                 row = await repository.get_by_digest(session, digest)
+            self.database_reads += 1
         except (SQLAlchemyError, OSError) as exc:
             if previous is not None and not previous.invalidated:
                 # Stale but never contradicted: better than refusing every key while the database is away.
                 logger.warning("key store unavailable, serving cached state: %s", type(exc).__name__)
                 return previous.state
             raise DependencyDown from exc
-
-        state: KeyState | None = None
-        if row is not None:
-            fingerprint = hash_fingerprint(row.key_hash)
-            verified_before = (
-                previous is not None
-                and previous.state is not None
-                and previous.state.key_id == row.id
-                and previous.state.hash_fingerprint == fingerprint
-            )
-            if verified_before or await self.hasher.verify(presented, row.key_hash):
-                state = KeyState.from_row(row)
-            else:  # the digest matched but bcrypt did not: tampering or a digest collision
-                logger.error("lookup digest matched but bcrypt verification failed", extra={"key_id": str(row.id)})
-        if self.cache.epoch == epoch:
-            self.cache.put(digest, state)
-        return state
+        if row is None:
+            return None
+        fingerprint = hash_fingerprint(row.key_hash)
+        verified_before = (
+            previous is not None
+            and previous.state is not None
+            and previous.state.key_id == row.id
+            and previous.state.hash_fingerprint == fingerprint
+        )
+        if verified_before or await self.hasher.verify(presented, row.key_hash):
+            return KeyState.from_row(row)
+        # the digest matched but bcrypt did not: tampering or a digest collision
+        logger.error("lookup digest matched but bcrypt verification failed", extra={"key_id": str(row.id)})
+        return None

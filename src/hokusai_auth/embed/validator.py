@@ -1,0 +1,86 @@
+"""The Python API: ``async with EmbeddedValidator.open(settings) as v: verdict = await v.validate(key, ...)``."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from hokusai_auth import bootstrap
+from hokusai_auth.clock import Clock
+from hokusai_auth.settings import Settings
+from hokusai_auth.validation.stack import ValidationStack, open_validation
+from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.validation.validator import Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedKey:
+    """What a handler learns about the caller once its key was accepted (``request.state.hokusai``)."""
+
+    key_id: uuid.UUID
+    user_id: str
+    organization_id: uuid.UUID | None
+    service_id: str
+    scopes: tuple[str, ...]
+    environment: str
+    billing_plan: str
+    expires_at: datetime | None
+    rate_limit_remaining: int | None
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> AuthenticatedKey:
+        state = verdict.state
+        if state is None or not verdict.valid:
+            raise ValueError("only a valid verdict describes an authenticated key")
+        return cls(
+            key_id=state.key_id,
+            user_id=state.user_id,
+            organization_id=state.organization_id,
+            service_id=state.service_id,
+            scopes=state.scopes,
+            environment=state.environment,
+            billing_plan=state.billing_plan,
+            expires_at=state.expires_at,
+            rate_limit_remaining=verdict.limit.remaining if verdict.limit else None,
+        )
+
+    def has_scope(self, scope: str) -> bool:
+        return not self.scopes or scope in self.scopes
+
+
+class EmbeddedValidator:
+    def __init__(self, stack: ValidationStack) -> None:
+        self.stack = stack
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, settings: Settings | None = None, *, clock: Clock | None = None
+    ) -> AsyncIterator[EmbeddedValidator]:
+        """Open against ``settings`` (default: from the environment, like the service: on one machine with no
+        configuration it finds the embedded default's data directory)."""
+        prepared, _ = bootstrap.prepare(settings or Settings())
+        async with open_validation(prepared, clock=clock) as stack:
+            yield cls(stack)
+
+    async def validate(
+        self,
+        key: str | None,
+        *,
+        service_id: str | None = None,
+        required_scope: str | None = None,
+        client_ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address | None = None,
+        environment: str | None = None,
+        cost: int = 1,
+    ) -> Verdict:
+        """The same decision as POST /api/v1/keys/validate. ``verdict.valid``; else ``verdict.rejection``
+        carries status, error, code, detail and retry_after."""
+        address = ipaddress.ip_address(client_ip) if isinstance(client_ip, str) else client_ip
+        request = CheckRequest(
+            service_id=service_id, required_scope=required_scope, client_ip=address, environment=environment, cost=cost
+        )
+        return await self.stack.validator.validate(key, request)

@@ -1,0 +1,154 @@
+"""Several instances on one database: shared warm cache, changes reaching every instance, Redis failing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import PrivateRedis, Service, ServiceFactory, eventually, truncate_pg
+
+PROPAGATION_BOUND_S = 1.0  # the contract: a change made on one instance is applied everywhere within a second
+
+
+@pytest.fixture
+async def pg(pg_url: str) -> str:
+    await truncate_pg(pg_url)
+    return pg_url
+
+
+async def pair(make_service: ServiceFactory, database_url: str, **settings: Any) -> tuple[Service, Service]:
+    return await make_service(database_url, **settings), await make_service(database_url, **settings)
+
+
+async def refused(svc: Service, key: str, code: str) -> bool:
+    response = await svc.validate(key)
+    return response.status_code != 200 and response.json()["code"] == code
+
+
+async def test_a_key_validated_on_one_instance_is_warm_on_all(
+    make_service: ServiceFactory, pg: str, redis_url: str, redis_prefix: str
+) -> None:
+    first, second = await pair(make_service, pg, redis_url=redis_url, redis_prefix=redis_prefix)
+    key = (await first.create_key())["api_key"]
+    assert (await first.validate(key)).status_code == 200
+    assert first.runtime.hasher.verifications == 1
+
+    assert (await second.validate(key)).status_code == 200
+    assert second.runtime.hasher.verifications == 0, "no bcrypt on the second instance"
+    assert second.runtime.validator.database_reads == 0, "not even a database read"
+
+    restarted = await make_service(pg, redis_url=redis_url, redis_prefix=redis_prefix)
+    assert (await restarted.validate(key)).status_code == 200
+    assert restarted.runtime.hasher.verifications == 0, "a restarted instance does not pay bcrypt again"
+
+
+@pytest.mark.parametrize("change", ["revoke", "rotate", "update"])
+async def test_a_change_on_one_instance_is_refused_on_the_other_within_a_second(
+    make_service: ServiceFactory, pg: str, redis_url: str, redis_prefix: str, change: str
+) -> None:
+    first, second = await pair(make_service, pg, redis_url=redis_url, redis_prefix=redis_prefix)
+    created = await first.create_key(scopes=["predict"])
+    key, key_id = created["api_key"], created["key_id"]
+    assert (await second.validate(key)).status_code == 200  # warm on the other instance
+    await second.runtime.stack.bus.subscribed.wait()
+
+    if change == "revoke":
+        await first.client.delete(f"/api/v1/keys/{key_id}", headers=first.admin)
+        check = lambda: refused(second, key, "revoked")  # noqa: E731
+    elif change == "rotate":
+        await first.client.post(f"/api/v1/keys/{key_id}/rotate", headers=first.admin)
+        check = lambda: refused(second, key, "revoked")  # noqa: E731
+    else:
+        await first.client.patch(f"/api/v1/keys/{key_id}", json={"scopes": ["read"]}, headers=first.admin)
+
+        async def check() -> bool:
+            response = await second.validate(key, required_scope="predict")
+            return response.status_code == 401 and response.json()["code"] == "insufficient_scope"
+
+    # The instance that made the change applies it at once ...
+    assert (await first.validate(key, required_scope="predict")).status_code == 401
+    # ... and the other within the bound (typically milliseconds over pub/sub).
+    await eventually(check, within=PROPAGATION_BOUND_S)
+
+
+async def test_without_redis_changes_reach_other_instances_through_the_database(
+    make_service: ServiceFactory, database_url: str
+) -> None:
+    first, second = await pair(make_service, database_url, change_feed_interval=0.1)
+    created = await first.create_key()
+    key = created["api_key"]
+    assert (await second.validate(key)).status_code == 200
+    await first.client.delete(f"/api/v1/keys/{created['key_id']}", headers=first.admin)
+    await eventually(lambda: refused(second, key, "revoked"), within=PROPAGATION_BOUND_S)
+
+
+async def test_redis_stopped_mid_test_changes_nothing_for_clients(
+    make_service: ServiceFactory, pg: str, private_redis: PrivateRedis
+) -> None:
+    first, second = await pair(make_service, pg, redis_url=private_redis.url, change_feed_interval=0.2)
+    keys = [(await first.create_key()) for _ in range(3)]
+    for svc in (first, second):
+        for created in keys:
+            assert (await svc.validate(created["api_key"])).status_code == 200
+    await second.runtime.stack.bus.subscribed.wait()
+
+    private_redis.stop()
+
+    # Warm keys, and a key nobody has validated yet, still validate: never a 5xx or a 401 because Redis is down.
+    fresh = await first.create_key()
+    for svc in (first, second):
+        for created in [*keys, fresh]:
+            response = await svc.validate(created["api_key"])
+            assert response.status_code == 200, response.text
+    ready = await second.client.get("/ready")
+    assert ready.status_code == 200, "a Redis outage degrades the service, it does not stop it"
+    assert ready.json()["checks"]["redis"] is False
+    assert ready.json()["degraded"] == ["redis"]
+
+    # Revocation still reaches the other instance (through the database change feed).
+    await first.client.delete(f"/api/v1/keys/{keys[0]['key_id']}", headers=first.admin)
+    await eventually(lambda: refused(second, keys[0]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
+
+    # Redis comes back: the link recovers, the subscription resumes, invalidation flows through Redis again.
+    private_redis.start()
+
+    async def recovered() -> bool:
+        await first.validate(keys[1]["api_key"])  # a call notices the outage ended
+        bus = second.runtime.stack.bus
+        return bool(first.runtime.stack.redis.up and second.runtime.stack.redis.up and bus.subscribed.is_set())
+
+    await eventually(recovered, within=10)
+    assert (await second.client.get("/ready")).json()["checks"]["redis"] is True
+    received_before = second.runtime.stack.bus.received
+    await first.client.delete(f"/api/v1/keys/{keys[1]['key_id']}", headers=first.admin)
+    await eventually(lambda: refused(second, keys[1]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
+    await eventually(_async(lambda: second.runtime.stack.bus.received > received_before), within=PROPAGATION_BOUND_S)
+
+
+async def test_a_change_made_while_redis_is_unreachable_is_not_undone_by_a_stale_shared_entry(
+    make_service: ServiceFactory, pg: str, private_redis: PrivateRedis
+) -> None:
+    first, second = await pair(make_service, pg, redis_url=private_redis.url, change_feed_interval=0.2)
+    created = await first.create_key()
+    key = created["api_key"]
+    assert (await first.validate(key)).status_code == 200  # now shared in Redis at version 1
+    # Redis goes away and later comes back *with its data* (restored from a snapshot taken now): the shared
+    # entry it returns with is the version-1 state, which no longer matches the database.
+    await first.runtime.stack.redis.client.save()
+    private_redis.stop()
+    await first.client.delete(f"/api/v1/keys/{created['key_id']}", headers=first.admin)
+    assert not first.runtime.stack.redis.up
+    private_redis.start()
+    # Before using Redis again the revoking instance deletes the stale shared entry and publishes the change.
+    await eventually(_async(lambda: first.runtime.stack.redis.up), within=10)
+    newcomer = await make_service(pg, redis_url=private_redis.url)
+    assert (await newcomer.validate(key)).json()["code"] == "revoked"
+    await eventually(lambda: refused(second, key, "revoked"), within=PROPAGATION_BOUND_S)
+
+
+def _async(predicate: Any) -> Any:
+    async def check() -> bool:
+        return bool(predicate())
+
+    return check
