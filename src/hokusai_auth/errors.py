@@ -66,16 +66,21 @@ def _field_path(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-def _schema_error_response(exc: RequestValidationError) -> JSONResponse:
+def schema_error_body(raw_errors: Sequence[Any]) -> dict[str, Any]:
+    """The 422 body for schema errors: the first problem's field leads ``detail``; all are in ``errors``."""
     errors = []
-    for error in exc.errors():
+    for error in raw_errors:
         # Never echo "input": a rejected body may well hold a key or token.
         msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         field = _field_path(error.get("loc", ()))
         errors.append({"loc": list(error.get("loc", ())), "field": field, "msg": msg, "type": error.get("type")})
     first = errors[0] if errors else {"field": "body", "msg": "invalid request"}
     detail = f"{first['field']}: {first['msg']}" if first["field"] else str(first["msg"])
-    return JSONResponse({"detail": detail, "code": "validation_error", "errors": errors}, status_code=422)
+    return {"detail": detail, "code": "validation_error", "errors": errors}
+
+
+def _schema_error_response(exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse(schema_error_body(exc.errors()), status_code=422)
 
 
 def install_error_handlers(app: FastAPI) -> None:

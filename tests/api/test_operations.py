@@ -23,7 +23,7 @@ async def test_database_down(make_service: ServiceFactory, backend: str) -> None
     unreachable = (
         "postgresql://postgres@127.0.0.1:1/nowhere" if backend == "postgresql" else "sqlite:////nonexistent/x.db"
     )
-    svc = await make_service(unreachable)
+    svc = await make_service(unreachable, change_feed_interval=60)  # no background poll racing the teardown
     ready = await svc.client.get("/ready")
     assert ready.status_code == 503
     assert ready.json() == {"status": "not ready", "checks": {"database": False}}
@@ -74,6 +74,8 @@ async def test_metrics_count_requests_by_route_template_and_validations_by_outco
     text = (await service.client.get("/metrics")).text
     assert 'hokusai_http_requests_total{method="GET",route="/api/v1/keys/{key_id}",status="200"} 1.0' in text
     assert created["key_id"] not in text, "raw paths never become labels"
+    assert 'hokusai_http_requests_total{method="POST",route="/api/v1/keys/validate",status="200"} 1.0' in text
+    assert "<unmatched>" not in text
     assert 'hokusai_key_validations_total{outcome="valid"} 1.0' in text
     assert 'hokusai_key_validations_total{outcome="missing_api_key"} 1.0' in text
     assert "hokusai_http_request_duration_seconds_bucket" in text

@@ -252,3 +252,37 @@ async def test_validation_needs_no_admin_token(service: Service) -> None:
         "/api/v1/keys/validate", headers={"Authorization": "Bearer wrong-admin-token", "X-API-Key": created["api_key"]}
     )
     assert response.status_code == 200
+
+
+async def test_fast_path_and_documented_route_answer_identically(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hokusai_auth.validation import fast_path
+
+    created = await service.create_key(scopes=["read"])
+    cases: list[dict[str, Any]] = [
+        {"headers": {"Authorization": f"Bearer {created['api_key']}"}, "json": {"service_id": "website"}},
+        {"json": {"api_key": created["api_key"], "required_scope": "train"}},
+        {"params": {"api_key": "hk_live_" + "A" * 38}},
+        {"json": {"cost": "x"}},
+        {},
+    ]
+    for case in cases:
+        fast = await service.client.post("/api/v1/keys/validate", **case)
+        with monkeypatch.context() as patch:
+            patch.setattr(fast_path, "VALIDATE_PATHS", frozenset())  # the request now reaches the FastAPI route
+            routed = await service.client.post("/api/v1/keys/validate", **case)
+        assert fast.status_code == routed.status_code, case
+        fast_body, routed_body = fast.json(), routed.json()
+        fast_body.pop("rate_limit_remaining", None)
+        routed_body.pop("rate_limit_remaining", None)
+        assert fast_body == routed_body
+        assert set(fast.headers) == set(routed.headers)
+
+
+async def test_an_oversized_body_is_refused_without_being_parsed(service: Service) -> None:
+    response = await service.client.post(
+        "/api/v1/keys/validate", content=b"{" + b" " * 70_000 + b"}", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"

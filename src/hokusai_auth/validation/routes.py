@@ -1,7 +1,8 @@
 """POST /api/v1/keys/validate: public; any Hokusai service may ask whether a key is good.
 
-Deliberately thin and dependency-free (it is the hottest endpoint): it reads the body itself, finds the key,
-asks the validator and renders the verdict. 200 only when valid; every failure is non-200.
+Real requests are answered by the fast path (fast_path.py) before routing; this route documents the endpoint
+in OpenAPI and answers identically (same core, endpoint.py) when the router is reached directly.
+200 only when valid; every failure is non-200.
 """
 
 from __future__ import annotations
@@ -9,19 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.runtime import Runtime
-from hokusai_auth.validation.extract import first_key
-from hokusai_auth.validation.responses import render
+from hokusai_auth.validation.endpoint import answer
 from hokusai_auth.validation.schemas import InvalidKey, ValidateRequest, ValidKey
-from hokusai_auth.validation.state import CheckRequest
-from hokusai_auth.web.client_ip import client_ip
 
 router = APIRouter(tags=["validation"])
-_EMPTY = ValidateRequest()
 
 _DOC = {
     "requestBody": {
@@ -48,36 +43,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _parse_body(request: Request) -> ValidateRequest:
-    raw = await request.body()
-    if not raw.strip():
-        return _EMPTY
-    try:
-        return ValidateRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_input=False)]
-        raise RequestValidationError(errors) from None
-
-
 async def validate_key(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    body = await _parse_body(request)
-    headers = request.headers
-    query_key = request.query_params.get("api_key") if request.scope.get("query_string") else None
-    key, _presented = first_key((headers.get("x-api-key"), body.api_key, query_key), headers.get("authorization"))
-    address = body.client_ip or client_ip(request.scope, runtime.settings.trusted_proxies)
-    check = CheckRequest(
-        service_id=body.service_id,
-        required_scope=body.required_scope,
-        client_ip=address,
-        environment=body.environment,
-        cost=body.cost,
-    )
-    status, content, extra_headers = render(await runtime.validator.validate(key, check))
-    response = Response(content, status_code=status, media_type="application/json")
-    for name, value in extra_headers:
-        response.headers[name] = value
-    return response
+    status, content, headers = await answer(runtime, request.scope, await request.body())
+    return Response(content, status_code=status, media_type="application/json", headers=dict(headers))
 
 
 async def validate_needs_post(request: Request) -> Response:

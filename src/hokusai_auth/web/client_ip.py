@@ -4,6 +4,7 @@ sending its own X-Forwarded-For through a trusted proxy."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
@@ -15,8 +16,14 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 def parse_ip(value: str | None) -> IPAddress | None:
     if not value:
         return None
+    return _parse(value.strip())
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(value: str) -> IPAddress | None:
+    # Cached: the same peers (load balancers, sidecars) call again and again, and parsing costs microseconds.
     try:
-        return ipaddress.ip_address(value.strip())
+        return ipaddress.ip_address(value)
     except ValueError:
         return None
 
@@ -50,8 +57,10 @@ def client_ip(scope: dict[str, Any] | Any, proxies: Sequence[IPNetwork]) -> IPAd
 def forwarded_proto(scope: dict[str, Any] | Any, proxies: Sequence[IPNetwork]) -> str:
     """The scheme the client used: the connection's, or X-Forwarded-Proto from a trusted proxy."""
     scheme = str(scope.get("scheme", "http"))
+    if not proxies:
+        return scheme
     peer = peer_ip(scope)
-    if peer is not None and proxies and _trusted(peer, proxies):
+    if peer is not None and _trusted(peer, proxies):
         for name, value in scope.get("headers", ()):
             if name == b"x-forwarded-proto":
                 proto: str = value.decode("latin-1").split(",")[0].strip().lower()

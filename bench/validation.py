@@ -1,0 +1,349 @@
+"""Validation benchmarks: python bench/validation.py [--only warm,ratelimit,http,cold,propagation]
+
+(a) warm in-process validation, µs per call;
+(b) HTTP throughput and p50/p99 of POST /api/v1/keys/validate (key in the Authorization header) next to a bare
+    FastAPI JSON endpoint served the same way (uvicorn, one worker), measured alternately with wrk;
+(c) cold validation at BCRYPT_ROUNDS=12, and the bcrypt count of cold, unknown and malformed keys;
+(d) how long a revoke / rotate / update made on one instance takes to be refused by another instance sharing
+    PostgreSQL and Redis (and, for comparison, without Redis);
+plus the cost the rate-limit check adds to a warm validation, in-process and through Redis.
+Every figure is printed next to a baseline measured in the same run. Nothing here is pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    ADMIN_TOKEN,
+    REDIS_URL,
+    SECRET_KEY,
+    create_keys,
+    drop_postgres,
+    drop_redis_prefix,
+    free_port,
+    median,
+    redis_reachable,
+    scratch_postgres,
+    server,
+    service_env,
+    wrk,
+)
+from hokusai_auth.cluster.link import RedisLink
+from hokusai_auth.db import migrate
+from hokusai_auth.keys import tokens
+from hokusai_auth.keys.schemas import CreateKeyRequest
+from hokusai_auth.ratelimit.gcra import Decision
+from hokusai_auth.ratelimit.memory import MemoryLimiter
+from hokusai_auth.ratelimit.redis import RedisLimiter
+from hokusai_auth.runtime import Runtime, open_runtime
+from hokusai_auth.settings import Settings
+from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.validation.validator import Validator
+from hokusai_auth.web.context import RequestContext
+
+CTX = RequestContext(actor="bench", client_ip=None, user_agent=None, request_id=None)
+
+
+def settings(database_url: str, **extra: Any) -> Settings:
+    return Settings(
+        admin_tokens=ADMIN_TOKEN, secret_key=SECRET_KEY, database_url=database_url, access_log=False, **extra
+    )
+
+
+async def scratch_sqlite(directory: str) -> str:
+    url = f"sqlite:///{directory}/bench.db"
+    await migrate.upgrade(url)
+    return url
+
+
+async def new_key(runtime: Runtime, **fields: Any) -> str:
+    body = {"name": "bench", "service_id": "platform", "rate_limit_per_hour": 100_000, **fields}
+    return (await runtime.keys.create(CreateKeyRequest(**body), CTX)).api_key
+
+
+async def _noop() -> None:
+    return None
+
+
+def _per_call_us(started: float, calls: int) -> float:
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+# ------------------------------------------------------------------------------------------------ (a) warm
+
+
+async def bench_warm(calls: int = 50_000) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        url = await scratch_sqlite(directory)
+        async with open_runtime(settings(url, bcrypt_rounds=4, cache_ttl=3600)) as runtime:
+            key = await new_key(runtime, burst=100_000)
+            request = CheckRequest(service_id="platform", required_scope="read")
+            validator = runtime.validator
+            assert (await validator.validate(key, request)).valid  # cold: loads and caches
+            digester = validator.digester
+
+            started = time.perf_counter()
+            for _ in range(calls):
+                await _noop()
+            empty = _per_call_us(started, calls)
+            started = time.perf_counter()
+            for _ in range(calls):
+                digester.digest(key)
+            hmac_cost = _per_call_us(started, calls)
+            started = time.perf_counter()
+            for _ in range(calls):
+                verdict = await validator.validate(key, request)
+            warm = _per_call_us(started, calls)
+            assert verdict.valid
+    print(f"(a) warm in-process validation: {warm:.1f} µs/call over {calls:,} calls (target ≤ 20 µs)")
+    print(f"    baselines in this run: empty coroutine {empty:.2f} µs, HMAC-SHA256 lookup digest {hmac_cost:.2f} µs;")
+    print(f"    validation = {warm / hmac_cost:.1f}× one HMAC of the key")
+
+
+# ------------------------------------------------------------------------------------- rate-limit overhead
+
+
+class _NoLimit:
+    async def hit(self, bucket: str, limit_per_hour: int, burst: int, cost: int) -> Decision:
+        return Decision(True, limit_per_hour, burst, 0, None)
+
+
+async def bench_ratelimit(calls: int = 20_000) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        url = await scratch_sqlite(directory)
+        async with open_runtime(settings(url, bcrypt_rounds=4, cache_ttl=3600)) as runtime:
+            key = await new_key(runtime, burst=100_000)
+            stack = runtime.stack
+            request = CheckRequest()
+            assert (await stack.validator.validate(key, request)).valid
+
+            def validator_with(limiter: Any) -> Validator:
+                return Validator(
+                    database=stack.database, digester=stack.digester, cache=stack.cache, hasher=stack.hasher,
+                    limiter=limiter, last_used=stack.last_used, clock=stack.clock,
+                )  # fmt: skip
+
+            results: dict[str, float] = {}
+            variants: list[tuple[str, Any]] = [("no limit", _NoLimit()), ("in-process GCRA", MemoryLimiter())]
+            link = None
+            if await redis_reachable():
+                link = RedisLink(REDIS_URL, prefix=f"hkbench{secrets.token_hex(3)}")
+                variants.append(("Redis GCRA (Lua)", RedisLimiter(link, MemoryLimiter())))
+            for name, limiter in variants:
+                validator = validator_with(limiter)
+                rounds = calls if name != "Redis GCRA (Lua)" else calls // 4
+                started = time.perf_counter()
+                for _ in range(rounds):
+                    await validator.validate(key, request)
+                results[name] = _per_call_us(started, rounds)
+            if link is not None:
+                await link.close()
+                await drop_redis_prefix(link.prefix)
+    base = results["no limit"]
+    print("    rate-limit check added to a warm validation (issue 4):")
+    for name, value in results.items():
+        print(f"      {name:<17} {value:7.1f} µs/call  ({value / base:.2f}× validation without a limit)")
+    if "Redis GCRA (Lua)" not in results:
+        print("      Redis GCRA: skipped (no Redis at", REDIS_URL + ")")
+
+
+# ------------------------------------------------------------------------------------------------ (b) HTTP
+
+_WRK_VALIDATE = """
+keys = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local key = keys[(counter %% #keys) + 1]
+  return wrk.format("POST", "/api/v1/keys/validate", {["Authorization"] = "Bearer " .. key}, nil)
+end
+"""
+_WRK_BARE = """
+request = function()
+  return wrk.format("POST", "/bare", {["Authorization"] = "Bearer hk_live_notused"}, nil)
+end
+"""
+
+
+def bench_http(rounds: int = 3, seconds: int = 5, connections: int = 32) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        db = f"sqlite:///{directory}/http.db"
+        asyncio.run(migrate.upgrade(db))
+        scripts = Path(directory)
+        (scripts / "bare.lua").write_text(_WRK_BARE)
+        env = service_env(DATABASE_URL=db, BCRYPT_ROUNDS="4")
+        quiet_env = {**env, "ACCESS_LOG": "false"}
+        targets: dict[str, list[Any]] = {"bare FastAPI endpoint": [], "validate (as shipped)": [],
+                                          "validate (ACCESS_LOG=false)": []}  # fmt: skip
+        ports = [free_port() for _ in range(3)]
+        with (
+            server(["uvicorn", "bench.bare_app:app", "--port", str(ports[0]), "--no-access-log",
+                    "--log-level", "warning"], env, ports[0]) as bare_url,
+            server(["hokusai_auth", "serve", "--port", str(ports[1]), "--no-migrate"], env, ports[1]) as svc_url,
+            server(["hokusai_auth", "serve", "--port", str(ports[2]), "--no-migrate"], quiet_env, ports[2]) as quiet,
+        ):  # fmt: skip
+            keys = [created["api_key"] for created in create_keys(svc_url, 20)]
+            (scripts / "validate.lua").write_text(_WRK_VALIDATE % ", ".join(f'"{key}"' for key in keys))
+            plan = [
+                ("bare FastAPI endpoint", bare_url, scripts / "bare.lua"),
+                ("validate (as shipped)", svc_url, scripts / "validate.lua"),
+                ("validate (ACCESS_LOG=false)", quiet, scripts / "validate.lua"),
+            ]
+            for _, url, script in plan:  # warm-up: caches, connections, CPU frequency
+                wrk(url, script, seconds=2, connections=connections)
+            for _ in range(rounds):
+                for name, url, script in plan:
+                    targets[name].append(wrk(url, script, seconds=seconds, connections=connections))
+    print(f"(b) HTTP, uvicorn 1 worker each, wrk -t1 -c{connections}, {rounds} alternating rounds of {seconds} s "
+          "(medians):")  # fmt: skip
+    bare_rps = median([r.rps for r in targets["bare FastAPI endpoint"]])
+    bare_p99 = median([r.p99_ms for r in targets["bare FastAPI endpoint"]])
+    for name, results in targets.items():
+        rps = median([r.rps for r in results])
+        p50 = median([r.p50_ms for r in results])
+        p99 = median([r.p99_ms for r in results])
+        bad = sum(r.non_2xx + r.errors for r in results)
+        total = sum(r.requests for r in results)
+        ratio = "" if name.startswith("bare") else f"  throughput {rps / bare_rps:.2f}×, p99 {p99 / bare_p99:.2f}×"
+        print(f"    {name:<28} {rps:9,.0f} req/s  p50 {p50:5.2f} ms  p99 {p99:5.2f} ms  "
+              f"non-2xx {bad} of {total:,}{ratio}")  # fmt: skip
+    print("    targets: throughput ≥ 0.8× the bare endpoint, p99 ≤ 2× its p99, zero non-2xx")
+
+
+# ------------------------------------------------------------------------------------------------ (c) cold
+
+
+async def bench_cold(keys: int = 3) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        url = await scratch_sqlite(directory)
+        async with open_runtime(settings(url, bcrypt_rounds=12)) as runtime:
+            created = [await new_key(runtime) for _ in range(keys)]
+            stored_hash = bcrypt.hashpw(b"x" * 46, bcrypt.gensalt(12))
+            started = time.perf_counter()
+            for _ in range(keys):
+                bcrypt.checkpw(b"x" * 46, stored_hash)
+            raw = (time.perf_counter() - started) / keys * 1000
+            validator, hasher = runtime.validator, runtime.hasher
+            before = hasher.verifications
+            timings = []
+            for key in created:
+                started = time.perf_counter()
+                assert (await validator.validate(key, CheckRequest())).valid
+                timings.append((time.perf_counter() - started) * 1000)
+            cold_bcrypts = (hasher.verifications - before) / keys
+            before = hasher.verifications
+            unknown = [tokens.generate("production") for _ in range(200)]
+            started = time.perf_counter()
+            for key in unknown:
+                await validator.validate(key, CheckRequest())
+            unknown_us = _per_call_us(started, len(unknown))
+            malformed = ["hk_live_" + "A" * 38] * 1000
+            started = time.perf_counter()
+            for key in malformed:
+                await validator.validate(key, CheckRequest())
+            malformed_us = _per_call_us(started, len(malformed))
+            extra_bcrypts = hasher.verifications - before
+    cold = median(timings)
+    print(f"(c) cold validation at BCRYPT_ROUNDS=12: {cold:.0f} ms (median of {keys} keys); one bcrypt.checkpw alone: "
+          f"{raw:.0f} ms → {cold / raw:.2f}×")  # fmt: skip
+    print(f"    bcrypt per cold key: {cold_bcrypts:.2f}; for 200 unknown + 1000 malformed keys: {extra_bcrypts} "
+          f"(unknown: {unknown_us:.0f} µs, one indexed query; malformed: {malformed_us:.1f} µs, no I/O)")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------- (d) propagation
+
+
+def _propagation(a: str, b: str, trials: int) -> dict[str, list[float]]:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    results: dict[str, list[float]] = {"revoke": [], "rotate": [], "update": []}
+    with httpx.Client(base_url=a, timeout=30) as first, httpx.Client(base_url=b, timeout=30) as second:
+        for change, timings in results.items():
+            for _ in range(trials):
+                body = {"name": "p", "service_id": "platform", "scopes": ["predict"]}
+                created = first.post("/api/v1/keys", json=body, headers=admin).json()
+                key, key_id = created["api_key"], created["key_id"]
+                check = {"required_scope": "predict"}
+                assert second.post("/api/v1/keys/validate", headers={"X-API-Key": key}, json=check).status_code == 200
+                if change == "revoke":
+                    first.delete(f"/api/v1/keys/{key_id}", headers=admin)
+                elif change == "rotate":
+                    first.post(f"/api/v1/keys/{key_id}/rotate", headers=admin)
+                else:
+                    first.patch(f"/api/v1/keys/{key_id}", json={"scopes": ["read"]}, headers=admin)
+                changed_at = time.perf_counter()
+                while second.post("/api/v1/keys/validate", headers={"X-API-Key": key}, json=check).status_code == 200:
+                    if time.perf_counter() - changed_at > 30:
+                        raise RuntimeError("change never arrived")
+                timings.append((time.perf_counter() - changed_at) * 1000)
+    return results
+
+
+def bench_propagation(trials: int = 10) -> None:
+    database = asyncio.run(scratch_postgres())
+    if database is None or not asyncio.run(redis_reachable()):
+        print("(d) propagation: skipped (needs PostgreSQL and Redis; set HOKUSAI_BENCH_DATABASE_URL/REDIS_URL)")
+        return
+    prefix = f"hkbench{secrets.token_hex(3)}"
+    try:
+        asyncio.run(migrate.upgrade(database))
+        env = service_env(DATABASE_URL=database, REDIS_URL=REDIS_URL, REDIS_PREFIX=prefix, BCRYPT_ROUNDS="4")
+        no_redis = service_env(DATABASE_URL=database, BCRYPT_ROUNDS="4")
+        ports = [free_port() for _ in range(4)]
+        runs: dict[str, dict[str, list[float]]] = {}
+        for label, environment, pair in (
+            ("PostgreSQL + Redis", env, ports[:2]),
+            ("PostgreSQL only", no_redis, ports[2:]),
+        ):
+            with (
+                server(["hokusai_auth", "serve", "--port", str(pair[0]), "--no-migrate"], environment, pair[0]) as a,
+                server(["hokusai_auth", "serve", "--port", str(pair[1]), "--no-migrate"], environment, pair[1]) as b,
+            ):
+                time.sleep(1)  # let the subscriptions settle
+                runs[label] = _propagation(a, b, trials)
+    finally:
+        asyncio.run(drop_postgres(database))
+        asyncio.run(drop_redis_prefix(prefix))
+    print(f"(d) change on instance A until instance B refuses the key, two processes ({trials} trials each):")
+    for label, results in runs.items():
+        parts = [f"{change} median {median(v):.1f} ms, max {max(v):.1f} ms" for change, v in results.items()]
+        worst = max(max(v) for v in results.values())
+        print(f"    {label:<19} " + "; ".join(parts) + f"  (worst {worst / 1000:.3f} s of the 1 s target)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="warm,ratelimit,http,cold,propagation")
+    chosen = parser.parse_args().only.split(",")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    import os
+
+    print(f"Hokusai Auth validation benchmarks: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if "warm" in chosen:
+        asyncio.run(bench_warm())
+    if "ratelimit" in chosen:
+        asyncio.run(bench_ratelimit())
+    if "http" in chosen:
+        bench_http()
+    if "cold" in chosen:
+        asyncio.run(bench_cold())
+    if "propagation" in chosen:
+        bench_propagation()
+
+
+if __name__ == "__main__":
+    main()
