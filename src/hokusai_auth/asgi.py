@@ -16,4 +16,4 @@ from hokusai_auth.settings import Settings
 def app_from_env() -> FastAPI:
     settings, _ = bootstrap.prepare(Settings())
     logs.configure(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)
