@@ -23,7 +23,7 @@ async def test_database_down(make_service: ServiceFactory, backend: str) -> None
     unreachable = (
         "postgresql://postgres@127.0.0.1:1/nowhere" if backend == "postgresql" else "sqlite:////nonexistent/x.db"
     )
-    svc = await make_service(unreachable, change_feed_interval=60)  # no background poll racing the teardown
+    svc = await make_service(unreachable)
     ready = await svc.client.get("/ready")
     assert ready.status_code == 503
     assert ready.json() == {"status": "not ready", "checks": {"database": False}}

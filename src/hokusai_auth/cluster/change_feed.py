@@ -10,13 +10,11 @@ the same change harmless.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from hokusai_auth.background import Periodic
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository
@@ -43,8 +41,11 @@ class ChangeFeed:
         self._interval = interval
         self._relaxed_interval = relaxed_interval or interval
         self._relaxed = relaxed  # True while a faster channel (Redis pub/sub) is healthy
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("key-change-feed", self.poll_once, self._next_interval)
         self.polls = 0
+
+    def _next_interval(self) -> float:
+        return self._relaxed_interval if self._relaxed() else self._interval
 
     async def poll_once(self) -> int:
         """Apply changes in the window; the number of local entries dropped."""
@@ -61,17 +62,7 @@ class ChangeFeed:
         return dropped
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="key-change-feed")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._relaxed_interval if self._relaxed() else self._interval)
-            try:
-                await self.poll_once()
-            except (SQLAlchemyError, OSError) as exc:
-                logger.warning("change feed poll failed: %s", type(exc).__name__)
+        await self._loop.stop()

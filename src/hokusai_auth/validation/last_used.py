@@ -3,13 +3,13 @@ newest time per key every few seconds and once more on shutdown. Nothing is writ
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from hokusai_auth.background import Periodic
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository
 
@@ -21,7 +21,7 @@ class LastUsedRecorder:
         self._db = database
         self._interval = interval
         self._pending: dict[uuid.UUID, datetime] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("last-used-flush", self.flush, lambda: interval, final=self.flush)
 
     def touch(self, key_id: uuid.UUID, when: datetime) -> None:
         self._pending[key_id] = when
@@ -42,16 +42,8 @@ class LastUsedRecorder:
         return len(batch)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="last-used-flush")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
+        """Let a running flush finish, then flush what is left (graceful shutdown loses nothing)."""
+        await self._loop.stop()
