@@ -16,6 +16,7 @@ from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
 from hokusai_auth.runtime import open_runtime
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.routes import router as usage_router
 from hokusai_auth.validation.routes import router as validation_router
 from hokusai_auth.web.middleware import EnvelopeMiddleware
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(build_keys_router("/api/v1/keys", alias=False))
     app.include_router(build_keys_router("/api/v1/auth/keys", alias=True))
     app.include_router(audit_router)
+    app.include_router(usage_router)
     app.include_router(ops_router)
     app.add_middleware(
         EnvelopeMiddleware,

@@ -17,7 +17,9 @@ from hokusai_auth.keys.service import KeyService
 from hokusai_auth.keys.tokens import KeyDigester
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.security.admin import AdminAuthenticator
+from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.service import UsageService
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.invalidation import Invalidator
@@ -37,12 +39,14 @@ class Runtime:
     keys: KeyService
     audit: AuditService
     admin: AdminAuthenticator
+    service_auth: ServiceAuthenticator
+    usage: UsageService
     # name -> probe, reported by /ready; optional ones degrade the service rather than stop it
     readiness_probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
     optional_dependencies: set[str] = field(default_factory=set)
 
     def gauges(self) -> dict[str, float]:
-        return {"key_cache_entries": float(len(self.validator.cache))}
+        return {"key_cache_entries": float(len(self.validator.cache)), **self.usage.gauges()}
 
 
 @asynccontextmanager
@@ -74,11 +78,20 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         keys=KeyService(database=database, digester=digester, hasher=hasher, clock=clock, invalidator=invalidator),
         audit=AuditService(database, clock),
         admin=AdminAuthenticator(settings.admin_token_values()),
+        service_auth=ServiceAuthenticator(settings.service_token_values()),
+        usage=UsageService(
+            database=database,
+            clock=clock,
+            flush_interval=settings.usage_flush_interval,
+            negative_ttl=settings.negative_cache_ttl,
+        ),
     )
     last_used.start()
+    runtime.usage.start()
     try:
         yield runtime
     finally:
+        await runtime.usage.stop()  # before the database closes: buffered usage is written on the way out
         await last_used.stop()
         hasher.close()
         await database.dispose()
