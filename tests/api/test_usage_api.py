@@ -10,59 +10,26 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from hokusai_auth.clock import FrozenClock
-from tests.conftest import ADMIN_TOKEN, Service, ServiceFactory
-
-SERVICE_TOKEN = "test-service-token-" + "s" * 30
-AS_SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
-AS_ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-MID_JANUARY = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-
-
-async def start(make_service: ServiceFactory, database_url: str, clock: FrozenClock | None = None) -> Service:
-    return await make_service(
-        database_url, clock=clock or FrozenClock(MID_JANUARY), service_tokens=SERVICE_TOKEN, usage_flush_interval=60
-    )
+from tests.api.usage_helpers import (
+    AS_ADMIN,
+    AS_SERVICE,
+    SERVICE_TOKEN,
+    billing,
+    new_key,
+    post_usage,
+    record_ok,
+    start,
+    stats,
+)
+from tests.conftest import Service, ServiceFactory
 
 
 @pytest.fixture
 async def svc(make_service: ServiceFactory, database_url: str) -> Service:
     return await start(make_service, database_url)
-
-
-async def post_usage(svc: Service, key_id: str, headers: dict[str, str] | None = None, **fields: Any) -> httpx.Response:
-    body = {"service_id": "prediction", "endpoint": "/predict", "status_code": 200, "response_time_ms": 10, **fields}
-    return await svc.client.post(
-        f"/api/v1/usage/{key_id}", json=body, headers=AS_SERVICE if headers is None else headers
-    )
-
-
-async def record_ok(svc: Service, key_id: str, **fields: Any) -> None:
-    response = await post_usage(svc, key_id, **fields)
-    assert response.status_code == 200, response.text
-    assert response.json() == {"message": "Usage recorded successfully"}
-
-
-async def stats(svc: Service, key_id: str, period: str | None = None) -> dict[str, Any]:
-    query = f"?period={period}" if period else ""
-    response = await svc.client.get(f"/api/v1/usage/{key_id}/stats{query}", headers=AS_SERVICE)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def billing(svc: Service, key_id: str) -> dict[str, Any]:
-    response = await svc.client.get(f"/api/v1/usage/{key_id}/billing", headers=AS_SERVICE)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def new_key(svc: Service, **fields: Any) -> str:
-    return str((await svc.create_key(**fields))["key_id"])
 
 
 # ------------------------------------------------------------------------------------------- credentials
@@ -125,13 +92,12 @@ async def test_unknown_key_is_404(svc: Service, path: str) -> None:
         assert response.json() == {"detail": "API key not found", "code": "not_found"}
 
 
-async def test_a_key_created_after_a_404_is_accepted_once_the_negative_answer_expires(
-    make_service: ServiceFactory, database_url: str
-) -> None:
-    svc = await make_service(database_url, service_tokens=SERVICE_TOKEN, negative_cache_ttl=0)
-    key_id = await new_key(svc)
-    await record_ok(svc, key_id)
-    assert await svc.runtime.usage.flush() == 1
+async def test_a_key_created_on_another_instance_is_accepted(make_service: ServiceFactory, database_url: str) -> None:
+    first = await start(make_service, database_url)
+    second = await start(make_service, database_url)
+    key_id = await new_key(second)
+    await record_ok(first, key_id)
+    assert await first.runtime.usage.flush() == 1
 
 
 @pytest.mark.parametrize(
