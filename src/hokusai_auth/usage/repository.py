@@ -21,10 +21,6 @@ from hokusai_auth.usage import histogram
 from hokusai_auth.usage.buffer import Counts, IdempotencyRef, RollupKey
 from hokusai_auth.usage.models import ADDITIVE, usage_flushes, usage_idempotency_keys, usage_rollups
 
-# Rows per statement: well under SQLite's 32,766 and PostgreSQL's 32,767 bound parameters.
-ROLLUP_CHUNK = 500
-KEY_CHUNK = 2000
-
 rollups = usage_rollups.c
 
 
@@ -33,39 +29,27 @@ def _insert(session: AsyncSession) -> Callable[..., Any]:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
 async def claim_batches(session: AsyncSession, batch_ids: Sequence[uuid.UUID], now: datetime) -> set[uuid.UUID]:
     """Mark batches written; the ids of those not written before (only these may be counted)."""
-    claimed: set[uuid.UUID] = set()
-    for chunk in _chunks(sorted(batch_ids), KEY_CHUNK):
-        stmt = (
-            _insert(session)(usage_flushes)
-            .values([{"id": batch_id, "flushed_at": now} for batch_id in chunk])
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(usage_flushes.c.id)
-        )
-        claimed.update((await session.execute(stmt)).scalars())
-    return claimed
+    stmt = _insert(session)(usage_flushes).on_conflict_do_nothing(index_elements=["id"]).returning(usage_flushes.c.id)
+    rows = [{"id": batch_id, "flushed_at": now} for batch_id in sorted(batch_ids)]
+    return set((await session.execute(stmt, rows)).scalars())
 
 
 async def claim_idempotency_keys(
     session: AsyncSession, refs: Sequence[IdempotencyRef], now: datetime
 ) -> set[IdempotencyRef]:
     """Store idempotency keys; the ones not stored before (only their records may be counted)."""
+    if not refs:
+        return set()
     table = usage_idempotency_keys
-    claimed: set[IdempotencyRef] = set()
-    for chunk in _chunks(sorted(refs), KEY_CHUNK):
-        stmt = (
-            _insert(session)(table)
-            .values([{"key_id": key_id, "idempotency_key": key, "recorded_at": now} for key_id, key in chunk])
-            .on_conflict_do_nothing(index_elements=["key_id", "idempotency_key"])
-            .returning(table.c.key_id, table.c.idempotency_key)
-        )
-        claimed.update((row[0], row[1]) for row in await session.execute(stmt))
-    return claimed
+    stmt = (
+        _insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["key_id", "idempotency_key"])
+        .returning(table.c.key_id, table.c.idempotency_key)
+    )
+    rows = [{"key_id": key_id, "idempotency_key": key, "recorded_at": now} for key_id, key in sorted(refs)]
+    return {(row[0], row[1]) for row in await session.execute(stmt, rows)}
 
 
 def _row(key: RollupKey, counts: Counts) -> dict[str, Any]:
@@ -88,17 +72,21 @@ def _row(key: RollupKey, counts: Counts) -> dict[str, Any]:
 async def add_rollups(session: AsyncSession, counted: dict[RollupKey, Counts]) -> None:
     """Add counts to the stored rows (creating them as needed): never overwrite, so every instance's batches
     add up exactly."""
-    rows = [_row(key, counted[key]) for key in sorted(counted)]
+    if not counted:
+        return
+    stmt = _insert(session)(usage_rollups)
+    excluded = stmt.excluded
+    updates: dict[str, Any] = {name: rollups[name] + excluded[name] for name in ADDITIVE}
+    updates["response_time_ms_max"] = case(
+        (excluded.response_time_ms_max > rollups.response_time_ms_max, excluded.response_time_ms_max),
+        else_=rollups.response_time_ms_max,
+    )
     pk = [column.name for column in usage_rollups.primary_key.columns]
-    for chunk in _chunks(rows, ROLLUP_CHUNK):
-        stmt = _insert(session)(usage_rollups).values(list(chunk))
-        excluded = stmt.excluded
-        updates: dict[str, Any] = {name: rollups[name] + excluded[name] for name in ADDITIVE}
-        updates["response_time_ms_max"] = case(
-            (excluded.response_time_ms_max > rollups.response_time_ms_max, excluded.response_time_ms_max),
-            else_=rollups.response_time_ms_max,
-        )
-        await session.execute(stmt.on_conflict_do_update(index_elements=pk, set_=updates))
+    # One statement, many parameter sets: compiled once (and cached), sent as an executemany.
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=pk, set_=updates),
+        [_row(key, counted[key]) for key in sorted(counted)],
+    )
 
 
 async def prune(session: AsyncSession, before: datetime) -> int:
