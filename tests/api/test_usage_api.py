@@ -399,3 +399,13 @@ async def test_aggregate_accepts_a_full_366_day_range(svc: Service) -> None:
     params = {"start_date": "2024-01-01", "end_date": "2024-12-31"}  # a leap year: 366 days
     response = await svc.client.get("/api/v1/usage/aggregate", params=params, headers=AS_SERVICE)
     assert response.status_code == 200
+
+
+async def test_metrics_show_buffered_usage_and_label_routes_by_template(svc: Service) -> None:
+    key_id = await new_key(svc)
+    await record_ok(svc, key_id)
+    metrics = (await svc.client.get("/metrics")).text
+    assert "hokusai_usage_buffered_records 1.0" in metrics
+    assert "hokusai_usage_flush_failures 0.0" in metrics
+    assert 'route="/api/v1/usage/{key_id}"' in metrics
+    assert key_id not in metrics
