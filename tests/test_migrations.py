@@ -36,14 +36,23 @@ async def _diff(url: str) -> list[Any]:
         await engine.dispose()
 
 
+USAGE_TABLES = {"usage_rollups", "usage_idempotency_keys", "usage_flushes"}
+TABLES = {"api_keys", "audit_events", *USAGE_TABLES}
+
+
 async def _round_trip(url: str) -> None:
     await migrate.upgrade(url)
     assert await migrate.current_revision(url) == migrate.head_revision()
-    assert {"api_keys", "audit_events"} <= await _tables(url)
+    assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
+    await migrate.downgrade(url, "0001")  # one step down removes the usage tables only
+    remaining = await _tables(url)
+    assert {"api_keys", "audit_events"} <= remaining
+    assert not USAGE_TABLES & remaining
+    await migrate.upgrade(url)
     await migrate.downgrade(url, "base")
     assert await migrate.current_revision(url) is None
-    assert not {"api_keys", "audit_events"} & await _tables(url)
+    assert not TABLES & await _tables(url)
     await migrate.upgrade(url)
     assert await migrate.current_revision(url) == migrate.head_revision()
 

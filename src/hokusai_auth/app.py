@@ -17,6 +17,7 @@ from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
 from hokusai_auth.runtime import open_runtime
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.routes import router as usage_router
 from hokusai_auth.validation.fast_path import ValidateFastPath
 from hokusai_auth.validation.routes import router as validation_router
 from hokusai_auth.web.middleware import EnvelopeMiddleware
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     app.include_router(build_keys_router("/api/v1/keys", alias=False))
     app.include_router(build_keys_router("/api/v1/auth/keys", alias=True))
     app.include_router(audit_router)
+    app.include_router(usage_router)
     app.include_router(ops_router)
     # Starlette applies the last-added middleware outermost: the envelope wraps the validate fast path.
     app.add_middleware(ValidateFastPath)

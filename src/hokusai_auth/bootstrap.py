@@ -80,6 +80,8 @@ def _check_production(settings: Settings) -> None:
         problems.append("ADMIN_TOKEN is not set")
     elif any(is_weak(token) for token in settings.admin_token_values()):
         problems.append(f"ADMIN_TOKEN must be at least {MIN_SECRET_LENGTH} random characters")
+    if any(is_weak(token) for token in settings.service_token_values()):
+        problems.append(f"every SERVICE_TOKENS entry must be at least {MIN_SECRET_LENGTH} random characters")
     if settings.secret_key is None:
         problems.append("SECRET_KEY is not set")
     elif is_weak(settings.secret_key.get_secret_value()):

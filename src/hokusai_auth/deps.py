@@ -34,3 +34,23 @@ async def require_admin(request: Request, runtime: RuntimeDep) -> RequestContext
 
 
 AdminContext = Annotated[RequestContext, Depends(require_admin)]
+
+
+async def require_service(request: Request, runtime: RuntimeDep) -> RequestContext:
+    """A service credential: a service token (SERVICE_TOKENS) or the admin token. Used by usage reporting."""
+    token = bearer_token(request)
+    # Both checks always run, so the timing does not tell an admin token from a service token.
+    admin_actor = runtime.admin.identify(token)
+    service_actor = runtime.service_auth.identify(token)
+    actor = admin_actor or service_actor
+    if actor is None:
+        if token is not None:
+            ctx = RequestContext.of(request, "unknown", runtime.settings.trusted_proxies)
+            await runtime.audit.record_rejected_service(ctx)
+        raise ServiceError(
+            401, "unauthorized", "Invalid or missing service credential", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return RequestContext.of(request, actor, runtime.settings.trusted_proxies)
+
+
+ServiceContext = Annotated[RequestContext, Depends(require_service)]

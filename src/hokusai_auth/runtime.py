@@ -15,7 +15,9 @@ from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys.service import KeyService
 from hokusai_auth.security.admin import AdminAuthenticator
+from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.service import UsageService
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.invalidation import Invalidator
 from hokusai_auth.validation.last_used import LastUsedRecorder
@@ -31,6 +33,8 @@ class Runtime:
     keys: KeyService
     audit: AuditService
     admin: AdminAuthenticator
+    service_auth: ServiceAuthenticator
+    usage: UsageService
     # name -> probe, reported by /ready; optional ones degrade the service rather than stop it
     readiness_probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
     optional_dependencies: set[str] = field(default_factory=lambda: {"redis"})
@@ -56,7 +60,7 @@ class Runtime:
         return self.stack.last_used
 
     def gauges(self) -> dict[str, float]:
-        gauges = {"key_cache_entries": float(len(self.validator.cache))}
+        gauges = {"key_cache_entries": float(len(self.validator.cache)), **self.usage.gauges()}
         if self.stack.redis is not None:
             gauges["redis_up"] = 1.0 if self.stack.redis.up else 0.0
         return gauges
@@ -65,18 +69,30 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     async with open_validation(settings, clock=clock) as stack:
-        yield Runtime(
-            settings=settings,
+        usage = UsageService(
+            database=stack.database,
             clock=stack.clock,
-            stack=stack,
-            keys=KeyService(
-                database=stack.database,
-                digester=stack.digester,
-                hasher=stack.hasher,
-                clock=stack.clock,
-                invalidator=stack.invalidator,
-            ),
-            audit=AuditService(stack.database, stack.clock),
-            admin=AdminAuthenticator(settings.admin_token_values()),
-            readiness_probes=dict(stack.probes),
+            flush_interval=settings.usage_flush_interval,
+            negative_ttl=settings.negative_cache_ttl,
         )
+        usage.start()
+        try:
+            yield Runtime(
+                settings=settings,
+                clock=stack.clock,
+                stack=stack,
+                keys=KeyService(
+                    database=stack.database,
+                    digester=stack.digester,
+                    hasher=stack.hasher,
+                    clock=stack.clock,
+                    invalidator=stack.invalidator,
+                ),
+                audit=AuditService(stack.database, stack.clock),
+                admin=AdminAuthenticator(settings.admin_token_values()),
+                service_auth=ServiceAuthenticator(settings.service_token_values()),
+                usage=usage,
+                readiness_probes=dict(stack.probes),
+            )
+        finally:
+            await usage.stop()  # before the stack closes the database: buffered usage is written on the way out

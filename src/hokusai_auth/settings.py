@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     admin_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         (), validation_alias=_env("ADMIN_TOKEN"), description="admin bearer tokens, comma-separated for rotation"
     )
+    service_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        (),
+        validation_alias=_env("SERVICE_TOKENS"),
+        description="bearer tokens of Hokusai services that report usage, comma-separated; the admin token works too",
+    )
     secret_key: SecretStr | None = Field(None, validation_alias=_env("SECRET_KEY"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
@@ -74,7 +79,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
 
-    @field_validator("admin_tokens", mode="before")
+    @field_validator("admin_tokens", "service_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -91,6 +96,9 @@ class Settings(BaseSettings):
 
     def admin_token_values(self) -> tuple[str, ...]:
         return tuple(token.get_secret_value() for token in self.admin_tokens)
+
+    def service_token_values(self) -> tuple[str, ...]:
+        return tuple(token.get_secret_value() for token in self.service_tokens)
 
     def require_secret_key(self) -> str:
         if self.secret_key is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from hokusai_auth.db import migrate
 from tests.conftest import free_port
 from tests.e2e.helpers import ServerProcess, clean_env
 
@@ -88,7 +89,7 @@ def test_migrate_command(tmp_path: Path) -> None:
     env = clean_env(HOKUSAI_DATA_DIR=str(tmp_path))
     run = [sys.executable, "-m", "hokusai_auth", "migrate"]
     result = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60, check=True)
-    assert "revision 0001" in result.stdout
+    assert f"revision {migrate.head_revision()}" in result.stdout
     down = subprocess.run([*run, "--downgrade", "--revision", "base"], env=env, capture_output=True, text=True,
                           timeout=60, check=True)  # fmt: skip
     assert "revision base" in down.stdout

@@ -61,6 +61,11 @@ class AuditService:
         async with self._db.writer.begin() as session:
             recorder.record(session, ctx, action="admin.auth_failed", outcome="failure", at=self._clock.now())
 
+    async def record_rejected_service(self, ctx: RequestContext) -> None:
+        """A bearer token refused where a service credential (a service token or the admin token) was asked for."""
+        async with self._db.writer.begin() as session:
+            recorder.record(session, ctx, action="service.auth_failed", outcome="failure", at=self._clock.now())
+
     async def list(self, flt: AuditFilter, limit: int, cursor: str | None) -> AuditPage:
         query = select(AuditEvent)
         if flt.target_id is not None:

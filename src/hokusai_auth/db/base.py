@@ -22,3 +22,4 @@ def import_models() -> None:
     """Import every feature's models so Base.metadata knows all tables (for migrations and tests)."""
     from hokusai_auth.audit import models as _audit  # noqa: F401
     from hokusai_auth.keys import models as _keys  # noqa: F401
+    from hokusai_auth.usage import models as _usage  # noqa: F401
