@@ -16,6 +16,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from hokusai_auth.background import Periodic
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.usage import repository
@@ -42,7 +43,7 @@ class UsageFlusher:
         self.sequence = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("usage-flush", self._tick, lambda: interval, final=self._final_flush)
         self._last_prune: datetime | None = None
         self.failures = 0  # consecutive failed flushes, for logs and metrics
 
@@ -110,14 +111,13 @@ class UsageFlusher:
             return 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="usage-flush")
+        self._loop.start()
 
     async def stop(self) -> None:
-        """Stop the background task and write what is left, retrying briefly if the database is down."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Let a running flush finish, then write what is left, retrying briefly if the database is down."""
+        await self._loop.stop()
+
+    async def _final_flush(self) -> None:
         for attempt in range(SHUTDOWN_ATTEMPTS):
             await self.flush()
             if not self._buffer.records:
@@ -126,9 +126,7 @@ class UsageFlusher:
                 await asyncio.sleep(SHUTDOWN_RETRY_DELAY_S)
         logger.error("shutting down with %d usage records that could not be written", self._buffer.records)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
-            if self._last_prune is None or self._clock.now() - self._last_prune >= PRUNE_EVERY:
-                await self.prune()
+    async def _tick(self) -> None:
+        await self.flush()
+        if self._last_prune is None or self._clock.now() - self._last_prune >= PRUNE_EVERY:
+            await self.prune()
