@@ -69,30 +69,20 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     async with open_validation(settings, clock=clock) as stack:
-        usage = UsageService(
-            database=stack.database,
+        yield Runtime(
+            settings=settings,
             clock=stack.clock,
-            flush_interval=settings.usage_flush_interval,
-            negative_ttl=settings.negative_cache_ttl,
-        )
-        usage.start()
-        try:
-            yield Runtime(
-                settings=settings,
+            stack=stack,
+            keys=KeyService(
+                database=stack.database,
+                digester=stack.digester,
+                hasher=stack.hasher,
                 clock=stack.clock,
-                stack=stack,
-                keys=KeyService(
-                    database=stack.database,
-                    digester=stack.digester,
-                    hasher=stack.hasher,
-                    clock=stack.clock,
-                    invalidator=stack.invalidator,
-                ),
-                audit=AuditService(stack.database, stack.clock),
-                admin=AdminAuthenticator(settings.admin_token_values()),
-                service_auth=ServiceAuthenticator(settings.service_token_values()),
-                usage=usage,
-                readiness_probes=dict(stack.probes),
-            )
-        finally:
-            await usage.stop()  # before the stack closes the database: buffered usage is written on the way out
+                invalidator=stack.invalidator,
+            ),
+            audit=AuditService(stack.database, stack.clock),
+            admin=AdminAuthenticator(settings.admin_token_values()),
+            service_auth=ServiceAuthenticator(settings.service_token_values()),
+            usage=stack.usage,
+            readiness_probes=dict(stack.probes),
+        )

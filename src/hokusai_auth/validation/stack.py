@@ -21,10 +21,12 @@ from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.ratelimit.redis import RedisLimiter
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.service import UsageService
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.invalidation import Invalidator
 from hokusai_auth.validation.last_used import LastUsedRecorder
+from hokusai_auth.validation.quota import MonthlyQuota
 from hokusai_auth.validation.validator import Validator
 
 # While Redis pub/sub is healthy the database change feed is only a safety net and polls slowly.
@@ -44,6 +46,7 @@ class ValidationStack:
     invalidator: Invalidator
     validator: Validator
     change_feed: ChangeFeed
+    usage: UsageService
     redis: RedisLink | None = None
     bus: RedisInvalidationBus | None = None
     probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
@@ -85,6 +88,15 @@ async def open_validation(settings: Settings, *, clock: Clock | None = None) -> 
             clock=clock,
             shared=shared,
         )
+        # Usage belongs here: the monthly quota reads it on the validation path, and in-process validators (the
+        # gateway) record the usage of the requests they let through.
+        usage = UsageService(
+            database=database,
+            clock=clock,
+            flush_interval=settings.usage_flush_interval,
+            negative_ttl=settings.negative_cache_ttl,
+        )
+        validator.quota = MonthlyQuota(usage, monotonic=clock.timestamp)
         change_feed = ChangeFeed(
             database,
             cache,
@@ -96,6 +108,8 @@ async def open_validation(settings: Settings, *, clock: Clock | None = None) -> 
 
         last_used.start()
         exits.push_async_callback(last_used.stop)
+        usage.start()
+        exits.push_async_callback(usage.stop)  # runs before the database closes: buffered usage is written
         change_feed.start()
         exits.push_async_callback(change_feed.stop)
         if bus is not None:
@@ -114,6 +128,7 @@ async def open_validation(settings: Settings, *, clock: Clock | None = None) -> 
             invalidator=invalidator,
             validator=validator,
             change_feed=change_feed,
+            usage=usage,
             redis=redis,
             bus=bus,
             probes=probes,

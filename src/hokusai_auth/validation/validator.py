@@ -31,6 +31,7 @@ from hokusai_auth.validation.state import CheckRequest, KeyState, hash_fingerpri
 
 if TYPE_CHECKING:
     from hokusai_auth.cluster.shared_cache import SharedKeyCache
+    from hokusai_auth.validation.quota import MonthlyQuota
 
 logger = logging.getLogger("hokusai_auth.validation")
 
@@ -77,6 +78,7 @@ class Validator:
         self._last_used = last_used
         self._clock = clock
         self._shared = shared
+        self.quota: MonthlyQuota | None = None  # set by the stack once usage counts exist
         self._inflight: dict[str, asyncio.Future[KeyState | None]] = {}
         self.outcomes: Counter[str] = Counter()  # read by /metrics at scrape time
         self.database_reads = 0
@@ -98,6 +100,11 @@ class Validator:
 
         now = self._clock.now()
         rejection = state.check(request, now)
+        if rejection is None and self.quota is not None:
+            try:
+                rejection = await self.quota.check(state, now)
+            except (SQLAlchemyError, OSError):
+                return self._rejected(_unavailable("Usage store"), state)
         try:
             if rejection is not None:
                 position = await self._limiter.hit(
