@@ -93,6 +93,70 @@ def serve(
 
 
 @cli.command()
+def gateway(
+    mlflow_upstream: Annotated[
+        str | None, typer.Option(help="MLflow tracking server, e.g. http://127.0.0.1:5000")
+    ] = None,
+    prediction_upstream: Annotated[str | None, typer.Option(help="prediction API base URL")] = None,
+    auth_service_url: Annotated[
+        str | None, typer.Option(help="validate over HTTP at this auth service (default: in-process, same database)")
+    ] = None,
+    mlflow_static_prefix: Annotated[str, typer.Option(help="the --static-prefix MLflow runs with, if any")] = "",
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(help="worker processes", min=1)] = 1,
+    upstream_timeout: Annotated[float, typer.Option(help="seconds an upstream may take to answer", min=0.1)] = 60.0,
+    auth_cache_ttl: Annotated[
+        float, typer.Option(help="seconds a successful remote validation is reused", min=0)
+    ] = 2.0,
+) -> None:
+    """Put MLflow and/or the prediction API behind Hokusai API keys.
+
+    Usage reports over HTTP need a service token in HOKUSAI_GATEWAY_SERVICE_TOKEN (one of the service's
+    SERVICE_TOKENS); in-process gateways record usage directly.
+    """
+    import os
+
+    import uvicorn
+
+    from hokusai_auth.gateway.config import GatewayConfig
+
+    try:
+        config = GatewayConfig(
+            mlflow_upstream=mlflow_upstream,
+            prediction_upstream=prediction_upstream,
+            auth_service_url=auth_service_url,
+            mlflow_static_prefix=mlflow_static_prefix.rstrip("/"),
+            upstream_timeout=upstream_timeout,
+            auth_cache_ttl=auth_cache_ttl,
+        )
+    except ValueError as exc:
+        typer.echo(f"hokusai-auth gateway: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if auth_service_url is None:
+        _load_settings()  # same checks and embedded default as the service: fail here, not in a worker
+    os.environ.update(config.to_env())
+    settings = Settings()
+    logs.configure(settings.log_level)
+    mode = f"validating at {auth_service_url}" if auth_service_url else "validating in-process"
+    upstreams = ", ".join(f"{name} → {url}" for name, url in (("MLflow", mlflow_upstream),
+                                                              ("prediction", prediction_upstream)) if url)  # fmt: skip
+    typer.echo(f"Hokusai gateway on http://{host}:{port} ({upstreams}; {mode})")
+    uvicorn.run(
+        "hokusai_auth.gateway.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command()
 def migrate(
     revision: Annotated[str, typer.Option(help="target revision")] = "head",
     downgrade: Annotated[bool, typer.Option(help="migrate down to --revision instead of up")] = False,

@@ -10,24 +10,19 @@ it may have missed messages.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
-from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 
 from hokusai_auth.cluster.link import RedisDown, RedisLink
 from hokusai_auth.cluster.shared_cache import SharedKeyCache
+from hokusai_auth.cluster.subscription import Subscription
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.state import KeyState
 
 logger = logging.getLogger("hokusai_auth.invalidation")
-RESUBSCRIBE_DELAY_S = 0.5
-PING_EVERY_S = 2.0
-SILENCE_LIMIT_S = 6.0  # no pong for this long: the connection is dead even if the socket has not said so
+CHANNEL = "invalidate"
 
 
 class RedisInvalidationBus:
@@ -35,10 +30,12 @@ class RedisInvalidationBus:
         self._link = link
         self._shared = shared
         self._local = local
-        self.channel = link.key("invalidate")
+        self.channel = link.key(CHANNEL)
         self._unsent: dict[str, tuple[uuid.UUID, int]] = {}  # digest -> (key id, version) not yet published
-        self._listener: asyncio.Task[None] | None = None
-        self.subscribed = asyncio.Event()
+        self._subscription = Subscription(
+            link.new_connection, self.channel, self._apply, on_resubscribe=local.expire_all
+        )
+        self.subscribed = self._subscription.subscribed
         self.received = 0
         link.on_recovery(self._replay)
 
@@ -63,60 +60,15 @@ class RedisInvalidationBus:
             self._unsent.pop(digest, None)
 
     def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen_forever(), name="redis-invalidation-listener")
+        self._subscription.start()
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+        await self._subscription.stop()
 
-    async def _listen_forever(self) -> None:
-        first = True
-        while True:
-            connection = self._link.new_connection()
-            pubsub = connection.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                if not first:
-                    self._local.expire_all()  # messages may have been missed while disconnected
-                first = False
-                self.subscribed.set()
-                await self._pump(pubsub)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                logger.warning("invalidation subscription lost: %s", type(exc).__name__)
-            finally:
-                self.subscribed.clear()
-                await _close_quietly(pubsub, connection)
-            await asyncio.sleep(RESUBSCRIBE_DELAY_S)
-
-    async def _pump(self, pubsub: Any) -> None:
-        loop = asyncio.get_running_loop()
-        last_ping = last_heard = loop.time()
-        while True:
-            message = await pubsub.get_message(timeout=0.5)
-            now = loop.time()
-            if message is not None:
-                last_heard = now
-                if message.get("type") == "message":
-                    self._apply(message)
-            if now - last_ping >= PING_EVERY_S:
-                await pubsub.ping()
-                last_ping = now
-            if now - last_heard > SILENCE_LIMIT_S:
-                raise OSError("invalidation subscription silent")
-
-    def _apply(self, message: dict[str, Any]) -> None:
+    def _apply(self, data: bytes) -> None:
         try:
-            data = orjson.loads(message["data"])
-            self._local.invalidate_digest(str(data["digest"]), int(data["version"]))
+            message = orjson.loads(data)
+            self._local.invalidate_digest(str(message["digest"]), int(message["version"]))
             self.received += 1
         except (ValueError, KeyError, TypeError):
             logger.warning("ignoring a malformed invalidation message")
-
-
-async def _close_quietly(pubsub: Any, connection: Any) -> None:
-    for closer in (pubsub.aclose, connection.aclose):
-        with contextlib.suppress(RedisError, OSError):
-            await closer()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 
 from hokusai_auth.deps import RuntimeDep
 
@@ -20,15 +18,6 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _database_ok(runtime: Any) -> bool:
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_S), runtime.database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not ready"; the reason goes to the log, not the probe
-        return False
-    return True
-
-
 @router.get(
     "/ready",
     operation_id="ready",
@@ -36,7 +25,7 @@ async def _database_ok(runtime: Any) -> bool:
     responses={503: {"description": "a dependency is down; `checks` names it"}},
 )
 async def ready(runtime: RuntimeDep) -> JSONResponse:
-    checks: dict[str, bool] = {"database": await _database_ok(runtime)}
+    checks: dict[str, bool] = {"database": await runtime.stack.database_ok(READY_TIMEOUT_S)}
     for name, probe in runtime.readiness_probes.items():
         checks[name] = await probe()
     degraded = [name for name, ok in checks.items() if not ok and name in runtime.optional_dependencies]

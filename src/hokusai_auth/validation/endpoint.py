@@ -51,5 +51,6 @@ async def answer(runtime: Runtime, scope: MutableMapping[str, Any], raw_body: by
         client_ip=body.client_ip or client_ip(scope, runtime.settings.trusted_proxies),
         environment=body.environment,
         cost=body.cost,
+        any_scope=tuple(body.any_scope or ()),
     )
     return render(await runtime.validator.validate(key, check))

@@ -18,6 +18,9 @@ class ValidateRequest(BaseModel):
     api_key: Annotated[str, Field(max_length=256)] | None = None
     service_id: Annotated[str, Field(max_length=64)] | None = Field(None, description="service id or alias")
     required_scope: Annotated[str, Field(max_length=128)] | None = None
+    any_scope: Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=20)] | None = Field(
+        None, description="the key needs one of these scopes (a key without scopes has them all)"
+    )
     client_ip: IPvAnyAddress | None = Field(None, description="the end client's address, for IP allowlists")
     environment: Literal["production", "test", "development"] | None = None
     cost: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = Field(

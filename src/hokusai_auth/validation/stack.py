@@ -6,9 +6,12 @@ identically.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+
+from sqlalchemy import text
 
 from hokusai_auth.clock import Clock, SystemClock
 from hokusai_auth.cluster.change_feed import ChangeFeed
@@ -50,6 +53,15 @@ class ValidationStack:
     redis: RedisLink | None = None
     bus: RedisInvalidationBus | None = None
     probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+
+    async def database_ok(self, within_s: float = 2.0) -> bool:
+        """One round trip to the database (the readiness check)."""
+        try:
+            async with asyncio.timeout(within_s), self.database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"
+            return False
+        return True
 
 
 @asynccontextmanager

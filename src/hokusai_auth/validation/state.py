@@ -99,12 +99,20 @@ class KeyState:
                 )
         if self.allowed_networks is not None and not _ip_allowed(request.client_ip, self.allowed_networks):
             return reject(Code.IP_NOT_ALLOWED)
-        if request.required_scope is not None and self.scopes and request.required_scope not in self.scopes:
-            return reject(
-                Code.INSUFFICIENT_SCOPE,
-                f"Key does not have required scope '{request.required_scope}'",
-                required_scope=request.required_scope,
-            )
+        if self.scopes:
+            if request.required_scope is not None and request.required_scope not in self.scopes:
+                return reject(
+                    Code.INSUFFICIENT_SCOPE,
+                    f"Key does not have required scope '{request.required_scope}'",
+                    required_scope=request.required_scope,
+                )
+            if request.any_scope and not any(scope in self.scopes for scope in request.any_scope):
+                wanted = " or ".join(f"'{scope}'" for scope in request.any_scope)
+                return reject(
+                    Code.INSUFFICIENT_SCOPE,
+                    f"Key has none of the scopes this request needs ({wanted})",
+                    required_scope=request.any_scope[0],
+                )
         return None
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +169,7 @@ class CheckRequest:
     client_ip: IPAddress | None = None
     environment: str | None = None
     cost: int = 1
+    any_scope: tuple[str, ...] = ()  # the key needs one of these (when it has scopes at all)
 
 
 def _ip_allowed(client_ip: IPAddress | None, networks: tuple[IPNetwork, ...]) -> bool:

@@ -1,0 +1,262 @@
+"""The gateway as an ASGI app: authenticate, rewrite, forward, report.
+
+Open without a key: the gateway's own /health and /ready, the upstreams' health paths, and CORS preflights
+(OPTIONS), which carry no credentials by design. Everything else needs a Hokusai key for the upstream's service
+(``platform`` for MLflow, ``prediction`` for the prediction API) with a fitting scope.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import orjson
+import redis.asyncio as aioredis
+
+from hokusai_auth import bootstrap
+from hokusai_auth.cluster.subscription import Subscription
+from hokusai_auth.gateway.config import GatewayConfig, service_settings
+from hokusai_auth.gateway.credentials import find_key, strip_query_key, upstream_headers
+from hokusai_auth.gateway.forward import Forwarder
+from hokusai_auth.gateway.local_auth import LocalAuthenticator
+from hokusai_auth.gateway.outcome import Outcome
+from hokusai_auth.gateway.remote_auth import RemoteAuthenticator
+from hokusai_auth.gateway.routing import RoutingTable, Target
+from hokusai_auth.gateway.scopes import needed_scopes
+from hokusai_auth.gateway.usage import LocalUsage, RemoteUsage, UsageSink
+from hokusai_auth.settings import Settings
+from hokusai_auth.validation.stack import open_validation
+from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.web.client_ip import client_ip, forwarded_proto
+from hokusai_auth.web.middleware import SECURITY_HEADERS, new_request_id
+
+NOT_FOUND = {"detail": "Not Found", "code": "not_found", "message": "Hokusai gateway: no upstream serves this path"}
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+logger = logging.getLogger("hokusai_auth.gateway")
+access_log = logging.getLogger("hokusai_auth.gateway.access")
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, key: str | None, check: CheckRequest) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class _Running:
+    """What exists between startup and shutdown."""
+
+    settings: Settings
+    forwarder: Forwarder
+    auth: Authenticator
+    usage: UsageSink | None
+    ready: Callable[[], Awaitable[bool]]
+    exits: AsyncExitStack
+
+
+class GatewayApp:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        settings: Settings | None = None,
+        auth_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self._settings = settings
+        self._auth_transport = auth_transport
+        self.routes = RoutingTable(
+            mlflow=bool(config.mlflow_upstream),
+            prediction=bool(config.prediction_upstream),
+            mlflow_static_prefix=config.mlflow_static_prefix,
+        )
+        self.running: _Running | None = None
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    async def startup(self) -> None:
+        exits = AsyncExitStack()
+        try:
+            upstreams = {
+                name: url
+                for name, url in (
+                    ("mlflow", self.config.mlflow_upstream),
+                    ("prediction", self.config.prediction_upstream),
+                )
+                if url
+            }
+            forwarder = Forwarder(upstreams, timeout=self.config.upstream_timeout)
+            exits.push_async_callback(forwarder.close)
+            if self.config.auth_service_url:
+                self.running = await self._start_remote(exits, forwarder, self.config.auth_service_url)
+            else:
+                self.running = await self._start_local(exits, forwarder)
+        except BaseException:
+            await exits.aclose()
+            raise
+
+    async def _start_local(self, exits: AsyncExitStack, forwarder: Forwarder) -> _Running:
+        settings, _ = bootstrap.prepare(self._settings or service_settings())
+        stack = await exits.enter_async_context(open_validation(settings))
+        return _Running(
+            settings, forwarder, LocalAuthenticator(stack), LocalUsage(stack.usage), stack.database_ok, exits
+        )
+
+    async def _start_remote(self, exits: AsyncExitStack, forwarder: Forwarder, url: str) -> _Running:
+        settings = self._settings or service_settings()
+        remote = RemoteAuthenticator(url, cache_ttl=self.config.auth_cache_ttl, transport=self._auth_transport)
+        remote.start()
+        exits.push_async_callback(remote.close)
+        usage: UsageSink | None = None
+        if self.config.service_token:
+            reporter = RemoteUsage(url, self.config.service_token)
+            reporter.start()
+            exits.push_async_callback(reporter.close)
+            usage = reporter
+        else:
+            logger.warning("no HOKUSAI_GATEWAY_SERVICE_TOKEN: usage of proxied requests is not reported")
+        if settings.redis_url:  # revocations pushed by the auth service reach this gateway's cache at once
+            redis_url = settings.redis_url
+            subscription = Subscription(
+                lambda: aioredis.Redis.from_url(redis_url),
+                f"{settings.redis_prefix}:invalidate",
+                lambda data: remote.forget_key(str(orjson.loads(data).get("key_id"))),
+            )
+            subscription.start()
+            exits.push_async_callback(subscription.stop)
+
+        async def ready() -> bool:
+            try:
+                async with httpx.AsyncClient(base_url=url, timeout=2, transport=self._auth_transport) as client:
+                    return (await client.get("/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        return _Running(settings, forwarder, remote, usage, ready, exits)
+
+    async def shutdown(self) -> None:
+        if self.running is not None:
+            await self.running.exits.aclose()
+            self.running = None
+
+    # ------------------------------------------------------------------------------------------- requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started = time.perf_counter()
+        path: str = scope["path"]
+        status = 500
+        request_id = _header(scope, b"x-request-id") or new_request_id()
+        try:
+            if path == "/health":
+                status = await _json(send, 200, {"status": "ok"})
+            elif path == "/ready":
+                ok = self.running is not None and await self.running.ready()
+                body = {"status": "ready" if ok else "not ready", "checks": {"auth": ok}}
+                status = await _json(send, 200 if ok else 503, body)
+            else:
+                target = self.routes.resolve(path)
+                if target is None:
+                    status = await _json(send, 404, NOT_FOUND)
+                else:
+                    status = await self._proxy(scope, receive, send, target, request_id)
+        finally:
+            access_log.info(
+                "request",
+                extra={"request_id": request_id, "method": scope["method"], "path": path, "status": status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 3)},
+            )  # fmt: skip
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send, target: Target, request_id: str) -> int:
+        running = self.running
+        if running is None:
+            raise RuntimeError("the gateway was not started: run it with its ASGI lifespan")
+        proxies = running.settings.trusted_proxies
+        address = client_ip(scope, proxies)
+        headers = upstream_headers(scope["headers"])
+        headers += [
+            (b"host", running.forwarder.host_of(target.upstream)),
+            (b"x-forwarded-for", str(address).encode() if address else b"unknown"),
+            (b"x-forwarded-proto", forwarded_proto(scope, proxies).encode()),
+            (b"x-request-id", request_id.encode()),
+        ]
+        original_host = _header(scope, b"host")
+        if original_host:
+            headers.append((b"x-forwarded-host", original_host.encode()))
+        query = strip_query_key(scope.get("query_string", b""))
+        if scope["method"] == "OPTIONS" or target.open:
+            return await running.forwarder.forward(scope, receive, send, target, headers, query)
+
+        key = find_key(scope["headers"], scope.get("query_string", b""))
+        check = CheckRequest(
+            service_id=target.service_id,
+            any_scope=needed_scopes(target.upstream, scope["method"], target.path),
+            client_ip=address,
+        )
+        outcome = await running.auth.authenticate(key, check)
+        if not outcome.allowed:
+            status, refusal_headers, body = outcome.refusal(basic_realm=target.upstream == "mlflow")
+            own_headers = [*refusal_headers, *SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+            await send({"type": "http.response.start", "status": status, "headers": own_headers})
+            await send({"type": "http.response.body", "body": body})
+            return status
+
+        if outcome.key_id is None or outcome.user_id is None:
+            raise RuntimeError("an allowed outcome names its key and user")
+        headers += [
+            (b"x-hokusai-user-id", outcome.user_id.encode()),
+            (b"x-hokusai-api-key-id", outcome.key_id.encode()),
+        ]
+        started = time.perf_counter()
+        status = await running.forwarder.forward(scope, receive, send, target, headers, query)
+        if running.usage is not None:
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            running.usage.record(
+                outcome.key_id, target.service_id, target.path, status if status >= 100 else 499, elapsed_ms
+            )
+        return status
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    logger.exception("gateway failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
+async def _json(send: Send, status: int, body: dict[str, Any]) -> int:
+    payload = orjson.dumps(body)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *SECURITY_HEADERS]})  # fmt: skip
+    await send({"type": "http.response.body", "body": payload})
+    return status

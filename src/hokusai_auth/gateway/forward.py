@@ -1,0 +1,146 @@
+"""Streaming a request to an upstream and its answer back.
+
+Bodies are streamed with their Content-Length, never re-chunked: MLflow stores an empty artifact when an upload
+arrives chunked. A client that itself sends a chunked body has it spooled (in memory up to 8 MiB, then on disk)
+so it can be sent with a length. Responses are streamed back as they arrive. An upstream that refuses the
+connection answers 502, one that does not answer in time 504, both as JSON saying which upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+import orjson
+
+from hokusai_auth.gateway.credentials import HOP_BY_HOP
+from hokusai_auth.gateway.routing import Target
+
+logger = logging.getLogger("hokusai_auth.gateway.forward")
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+class ClientGone(Exception):
+    """The client disconnected while its body was being read."""
+
+
+class Forwarder:
+    def __init__(
+        self, upstreams: dict[str, str], *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.upstreams = {name: httpx.URL(url.rstrip("/")) for name, url in upstreams.items()}
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def host_of(self, upstream: str) -> bytes:
+        return self.upstreams[upstream].netloc
+
+    async def forward(
+        self, scope: Message, receive: Receive, send: Send, target: Target,
+        headers: list[tuple[bytes, bytes]], query: bytes,
+    ) -> int:  # fmt: skip
+        """Proxy one request; the status sent to the client."""
+        base = self.upstreams[target.upstream]
+        raw_path = target.upstream_raw_path(scope.get("raw_path") or scope["path"].encode())
+        url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + raw_path + (b"?" + query if query else b""))
+        content, length = await _request_body(scope, receive)
+        if length is not None:
+            headers = [*headers, (b"content-length", str(length).encode())]
+        request = self._client.build_request(scope["method"], url, headers=headers, content=content)
+        try:
+            response = await self._client.send(request, stream=True)
+        except ClientGone:
+            return 499
+        except httpx.TimeoutException:
+            return await _error(send, 504, f"The {target.upstream} upstream did not answer in time", "upstream_timeout")
+        except httpx.TransportError as exc:
+            logger.warning("upstream %s unreachable: %s", target.upstream, type(exc).__name__)
+            return await _error(send, 502, f"The {target.upstream} upstream is unreachable", "upstream_unreachable")
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP],
+                }
+            )
+            async for chunk in response.aiter_raw(CHUNK):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+        return response.status_code
+
+
+async def _request_body(scope: Message, receive: Receive) -> tuple[Any, int | None]:
+    """(content for httpx, the Content-Length to send or None for no body)."""
+    declared = None
+    chunked = False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            declared = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if declared is not None and not chunked:
+        return _stream(receive), declared
+    if not chunked:
+        message = await receive()  # a request without a body still delivers one (empty) body message
+        body = message.get("body", b"")
+        return (body, len(body)) if body else (None, None)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the generator
+    size = 0
+    async for chunk in _stream(receive):
+        spool.write(chunk)
+        size += len(chunk)
+    spool.seek(0)
+    return _replay(spool), size
+
+
+async def _stream(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _replay(spool: Any) -> AsyncIterator[bytes]:
+    try:
+        while chunk := spool.read(CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+async def _error(send: Send, status: int, message: str, code: str) -> int:
+    error_code = {502: "BAD_GATEWAY", 504: "DEADLINE_EXCEEDED"}[status]
+    body = orjson.dumps(
+        {"detail": message, "code": code, "error_code": error_code, "message": f"Hokusai gateway: {message}"}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return status

@@ -1,0 +1,102 @@
+"""Reporting one usage record per proxied request, never on the request path.
+
+In-process gateways add records to the usage buffer (written in batches by the usage flusher). Gateways that
+talk to the auth service over HTTP post them to ``/api/v1/usage/{key_id}`` with a service token, from a queue
+drained in the background, each with an idempotency key so a retried post counts once. Endpoints are recorded as
+bounded labels: ids in paths become ``{id}`` and artifact paths stop at the artifact root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections import deque
+from typing import Protocol
+
+import httpx
+
+from hokusai_auth.background import Periodic
+from hokusai_auth.usage.service import UsageService
+
+logger = logging.getLogger("hokusai_auth.gateway.usage")
+_ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-fA-F-]{16,}|[0-9A-Za-z_-]{24,})$")
+ENDPOINT_MAX = 200
+QUEUE_MAX = 50_000
+
+
+def endpoint_label(path: str) -> str:
+    for marker in ("/mlflow-artifacts/artifacts", "/get-artifact", "/model-versions/get-artifact"):
+        index = path.find(marker)
+        if index >= 0:
+            return path[: index + len(marker)]
+    segments = ["{id}" if _ID_SEGMENT.match(segment) else segment for segment in path.split("/")]
+    return "/".join(segments)[:ENDPOINT_MAX] or "/"
+
+
+class UsageSink(Protocol):
+    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalUsage:
+    def __init__(self, usage: UsageService) -> None:
+        self._usage = usage
+
+    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None:
+        self._usage.record(
+            uuid.UUID(key_id), service_id=service_id, endpoint=endpoint_label(path), status_code=status,
+            response_time_ms=response_time_ms,
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        return None
+
+
+class RemoteUsage:
+    def __init__(self, auth_service_url: str, service_token: str, *, interval: float = 1.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=auth_service_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {service_token}", "User-Agent": "hokusai-gateway"},
+            timeout=5.0,
+        )
+        self._queue: deque[tuple[str, dict[str, object]]] = deque()
+        self._loop = Periodic("gateway-usage", self.drain, lambda: interval, final=self.drain)
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None:
+        if len(self._queue) >= QUEUE_MAX:
+            self._queue.popleft()  # the auth service has been away for a long while: keep the newest
+            self.dropped += 1
+        body = {"service_id": service_id, "endpoint": endpoint_label(path), "status_code": status,
+                "response_time_ms": response_time_ms, "idempotency_key": uuid.uuid4().hex}  # fmt: skip
+        self._queue.append((key_id, body))
+
+    async def drain(self) -> None:
+        while self._queue:
+            batch = [self._queue.popleft() for _ in range(min(32, len(self._queue)))]
+            results = await asyncio.gather(*(self._post(key_id, body) for key_id, body in batch))
+            failed = [item for item, ok in zip(batch, results, strict=True) if not ok]
+            if failed:
+                self._queue.extendleft(reversed(failed))  # same idempotency keys: a repeat counts once
+                return
+
+    async def _post(self, key_id: str, body: dict[str, object]) -> bool:
+        try:
+            response = await self._client.post(f"/api/v1/usage/{key_id}", json=body)
+        except httpx.HTTPError:
+            return False
+        if response.status_code >= 500:
+            return False
+        if response.status_code != 200:  # 401 (bad service token), 404 (key gone): retrying will not help
+            logger.warning("usage report refused: %s %s", response.status_code, response.text[:200])
+        return True
+
+    async def close(self) -> None:
+        await self._loop.stop()
+        await self._client.aclose()
