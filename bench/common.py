@@ -11,9 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,30 +43,36 @@ def service_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    """A server process (python -m ...) on ``port``; yields its base URL once /health-like GET answers."""
+def server(args: list[str], env: dict[str, str], port: int, *, cwd: Path = ROOT) -> Iterator[str]:
+    """A server process (python -m ...) on ``port``; yields its base URL once GET /health answers."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", *args], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log,
         start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 httpx.get(f"{url}/health", timeout=1)
                 break
             except httpx.HTTPError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server {args} did not start") from None
-                time.sleep(0.1)
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"server {args[:2]} did not start:\n{tail}") from None
+                time.sleep(0.2)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        log.close()
 
 
 def create_keys(url: str, count: int, **fields: Any) -> list[dict[str, Any]]:
