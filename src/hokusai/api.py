@@ -1,0 +1,312 @@
+"""Every endpoint of the auth service, once: each function takes the endpoint's inputs and returns a ``Call``.
+
+``AuthClient`` and ``AsyncAuthClient`` expose these functions as their methods (see client.py), so the two share
+one definition of paths, bodies, credentials, retry safety and parsing. Fields left as ``None`` (or ``UNSET``
+for updates) are not sent, so the service's documented defaults apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Final, TypeVar
+
+from hokusai.errors import InvalidRequestError, parse_retry_after
+from hokusai.keys import check_format
+from hokusai.models import (
+    APIKeyInfo,
+    AuditEvent,
+    BillingInfo,
+    CreatedKey,
+    Page,
+    RateLimitStatus,
+    Readiness,
+    UsageAggregate,
+    UsageStats,
+    ValidationResult,
+    decode,
+)
+from hokusai.transport import Answer, Call, path
+
+T = TypeVar("T")
+KEYS = "/api/v1/keys"
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""For ``update_key``: leave this field as it is (``None`` clears it where the service allows)."""
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None and value is not UNSET}
+
+
+def _one(cls: type[T]) -> Any:
+    def parse(answer: Answer) -> T:
+        return decode(cls, answer.body)
+
+    return parse
+
+
+def _page(cls: type[T]) -> Any:
+    def parse(answer: Answer) -> Page[T]:
+        items = answer.body if isinstance(answer.body, list) else None
+        if items is None:
+            items = decode(list[dict[str, Any]], answer.body)  # raises a DecodeError that says what came back
+        return Page([decode(cls, item) for item in items], answer.headers.get("x-next-cursor"))
+
+    return parse
+
+
+def _message(answer: Answer) -> str:
+    return str(answer.body.get("message", "")) if isinstance(answer.body, dict) else ""
+
+
+def _list(values: Iterable[str] | None) -> list[str] | None:
+    return None if values is None else list(values)
+
+
+# ----------------------------------------------------------------------------------------------- API keys
+
+
+def create_key(
+    name: str,
+    service_id: str,
+    *,
+    scopes: Iterable[str] | None = None,
+    environment: str | None = None,
+    expires_in_days: int | None = None,
+    rate_limit_per_hour: int | None = None,
+    burst: int | None = None,
+    monthly_prediction_limit: int | None = None,
+    allowed_ips: Iterable[str] | None = None,
+    billing_plan: str | None = None,
+    user_id: str | None = None,
+) -> Call[CreatedKey]:
+    """Create an API key (admin). The answer holds the key itself, shown this once."""
+    body = _body(
+        name=name,
+        service_id=service_id,
+        scopes=_list(scopes),
+        environment=environment,
+        expires_in_days=expires_in_days,
+        rate_limit_per_hour=rate_limit_per_hour,
+        burst=burst,
+        monthly_prediction_limit=monthly_prediction_limit,
+        allowed_ips=_list(allowed_ips),
+        billing_plan=billing_plan,
+        user_id=user_id,
+    )
+    # Never repeated after it may have reached the service: a retry could mint a second key.
+    return Call("POST", KEYS, _one(CreatedKey), json=body, idempotent=False)
+
+
+def list_keys(
+    *,
+    service_id: str | None = None,
+    user_id: str | None = None,
+    active_only: bool = False,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[APIKeyInfo]]:
+    """One page of API keys, newest first (admin)."""
+    params: dict[str, Any] = {"service_id": service_id, "user_id": user_id, "active_only": active_only or None}
+    params |= {"limit": limit, "cursor": cursor}
+    return Call("GET", KEYS, _page(APIKeyInfo), params=params)
+
+
+def get_key(key_id: str) -> Call[APIKeyInfo]:
+    """One API key's settings and state (admin)."""
+    return Call("GET", path(KEYS + "/{}", key_id), _one(APIKeyInfo))
+
+
+def update_key(
+    key_id: str,
+    *,
+    name: str | _Unset = UNSET,
+    scopes: Iterable[str] | _Unset = UNSET,
+    rate_limit_per_hour: int | _Unset = UNSET,
+    burst: int | _Unset | None = UNSET,
+    monthly_prediction_limit: int | _Unset | None = UNSET,
+    allowed_ips: Iterable[str] | _Unset | None = UNSET,
+    billing_plan: str | _Unset = UNSET,
+    expires_at: datetime | _Unset | None = UNSET,
+    allow_expiry_extension: bool = False,
+) -> Call[APIKeyInfo]:
+    """Change a key's settings (admin); only the fields given change, ``None`` clears a field."""
+    fields: dict[str, Any] = {
+        "name": name,
+        "scopes": scopes if isinstance(scopes, _Unset) else list(scopes),
+        "rate_limit_per_hour": rate_limit_per_hour,
+        "burst": burst,
+        "monthly_prediction_limit": monthly_prediction_limit,
+        "allowed_ips": allowed_ips if isinstance(allowed_ips, _Unset | None) else list(allowed_ips),
+        "billing_plan": billing_plan,
+        "expires_at": expires_at.isoformat() if isinstance(expires_at, datetime) else expires_at,
+    }
+    body = {name: value for name, value in fields.items() if value is not UNSET}
+    if not body:
+        raise InvalidRequestError("update_key: nothing to change; give at least one field")
+    if allow_expiry_extension:
+        body["allow_expiry_extension"] = True
+    return Call("PATCH", path(KEYS + "/{}", key_id), _one(APIKeyInfo), json=body)
+
+
+def revoke_key(key_id: str) -> Call[str]:
+    """Revoke a key at once and for good (admin); revoking twice is not an error."""
+    return Call("DELETE", path(KEYS + "/{}", key_id), _message)
+
+
+def rotate_key(key_id: str, *, grace_period_seconds: int | None = None) -> Call[CreatedKey]:
+    """Replace a key with a new one carrying the same settings (admin). The old one keeps working for
+    ``grace_period_seconds`` (default 0: it stops when this returns). A key rotates once."""
+    body = _body(grace_period_seconds=grace_period_seconds)
+    return Call("POST", path(KEYS + "/{}/rotate", key_id), _one(CreatedKey), json=body or None, idempotent=False)
+
+
+# ----------------------------------------------------------------------------------------------- validation
+
+VALIDATION_ANSWERS = frozenset({401, 403, 429})
+
+
+def validate_key(
+    key: str,
+    *,
+    service_id: str | None = None,
+    required_scope: str | None = None,
+    client_ip: str | None = None,
+    environment: str | None = None,
+    cost: int | None = None,
+) -> Call[ValidationResult]:
+    """Ask the service whether ``key`` is good (public). A key that fails the offline format check is answered
+    without a request. Every verdict about the key comes back as a ``ValidationResult``; only transport and
+    service failures raise."""
+    key = key.strip()
+    body = _body(service_id=service_id, required_scope=required_scope, client_ip=client_ip,
+                 environment=environment, cost=cost)  # fmt: skip
+    fmt = check_format(key)
+    known = None
+    if not fmt.valid:
+        known = ValidationResult(
+            is_valid=False, status=401, code="invalid_api_key", error="Invalid API key", detail=fmt.problem,
+            checked_offline=True,
+        )  # fmt: skip
+    return Call(
+        "POST",
+        KEYS + "/validate",
+        _validation,
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        credential="none",
+        answers=VALIDATION_ANSWERS,
+        known_answer=known,
+    )
+
+
+def _validation(answer: Answer) -> ValidationResult:
+    body = dict(answer.body) if isinstance(answer.body, dict) else {}
+    body["status"] = answer.status
+    body.setdefault("is_valid", answer.status == 200)
+    result = decode(ValidationResult, {k: v for k, v in body.items() if k != "rate_limit"})
+    headers = answer.headers
+    extra: dict[str, Any] = {"retry_after": parse_retry_after(headers.get("retry-after"))}
+    if "x-ratelimit-limit" in headers:
+        with contextlib.suppress(KeyError, ValueError):  # a malformed header is not worth failing the answer
+            extra["rate_limit"] = RateLimitStatus(
+                int(headers["x-ratelimit-limit"]),
+                int(headers["x-ratelimit-remaining"]),
+                int(headers["x-ratelimit-reset"]),
+            )
+    return dataclasses.replace(result, **extra)
+
+
+# ----------------------------------------------------------------------------------------------- usage
+
+
+def record_usage(
+    key_id: str,
+    *,
+    service_id: str,
+    endpoint: str,
+    status_code: int,
+    response_time_ms: int,
+    predictions_count: int = 0,
+    compute_ms: int = 0,
+    idempotency_key: str | None = None,
+) -> Call[str]:
+    """Record one request made with a key (service credential). An idempotency key is generated when none is
+    given, so a retry after a lost answer still counts once."""
+    body = {
+        "service_id": service_id,
+        "endpoint": endpoint,
+        "status_code": status_code,
+        "response_time_ms": response_time_ms,
+        "predictions_count": predictions_count,
+        "compute_ms": compute_ms,
+        "idempotency_key": idempotency_key or f"sdk-{uuid.uuid4()}",
+    }
+    return Call("POST", path("/api/v1/usage/{}", key_id), _message, json=body, credential="service")
+
+
+def usage_stats(key_id: str, *, period: str | None = None) -> Call[UsageStats]:
+    """A key's usage in one month, ``YYYY-MM`` (UTC; default the current month)."""
+    return Call(
+        "GET", path("/api/v1/usage/{}/stats", key_id), _one(UsageStats), params={"period": period}, credential="service"
+    )
+
+
+def billing(key_id: str) -> Call[BillingInfo]:
+    """A key's plan, usage this billing cycle and overage."""
+    return Call("GET", path("/api/v1/usage/{}/billing", key_id), _one(BillingInfo), credential="service")
+
+
+def usage_aggregate(
+    *, service_id: str | None = None, start_date: date | str | None = None, end_date: date | str | None = None
+) -> Call[UsageAggregate]:
+    """Usage per day and service across all keys (default: the last 30 days)."""
+    params = {"service_id": service_id, "start_date": start_date, "end_date": end_date}
+    return Call("GET", "/api/v1/usage/aggregate", _one(UsageAggregate), params=params, credential="service")
+
+
+# ----------------------------------------------------------------------------------------------- audit, ops
+
+
+def list_audit_logs(
+    *,
+    key_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[AuditEvent]]:
+    """One page of the audit log, newest first (admin)."""
+    params: Mapping[str, Any] = {"key_id": key_id, "actor": actor, "action": action, "since": since,
+                                 "until": until, "limit": limit, "cursor": cursor}  # fmt: skip
+    return Call("GET", "/api/v1/audit-logs", _page(AuditEvent), params=dict(params))
+
+
+def health() -> Call[bool]:
+    """Whether the service process is alive (no dependency is checked)."""
+    return Call("GET", "/health", lambda answer: answer.status == 200, credential="none")
+
+
+def ready() -> Call[Readiness]:
+    """Whether the service can serve (its database, and Redis when configured, answer)."""
+
+    def parse(answer: Answer) -> Readiness:
+        checks = answer.body.get("checks", {}) if isinstance(answer.body, dict) else {}
+        return Readiness(answer.status == 200, {str(k): bool(v) for k, v in checks.items()})
+
+    return Call("GET", "/ready", parse, credential="none", answers=frozenset({503}))

@@ -1,0 +1,37 @@
+"""The ``hokusai`` command. ``hokusai auth --help`` lists the key commands; ``--install-completion`` sets up
+shell completion."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hokusai._version import __version__
+from hokusai.cli import auth
+
+app = typer.Typer(
+    help="Hokusai: API keys and the ML platform from the command line.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # failures are one line (hokusai.cli.failures), never a traceback
+)
+app.add_typer(auth.app, name="auth")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hokusai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """Hokusai: API keys and the ML platform from the command line."""
+
+
+def main() -> None:
+    app(prog_name="hokusai")

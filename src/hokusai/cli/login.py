@@ -1,0 +1,85 @@
+"""``hokusai auth login`` / ``logout``: keep a service URL and a credential in a profile of ~/.hokusai/config.
+
+The secret is never taken as a command-line value (shell history, ``ps``): it is asked for without echo, or read
+from stdin when that is not a terminal (``echo "$TOKEN" | hokusai auth login --admin-token``). It is checked
+with the service before it is saved, so a typo is caught now rather than at the next command.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hokusai.cli import output
+from hokusai.cli.failures import fail
+from hokusai.client import AuthClient
+from hokusai.config import DEFAULT_PROFILE, normalize_url, resolve, write_profile
+from hokusai.errors import error_for
+from hokusai.keys import check_format
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _choose_kind(admin_token: bool, api_key: bool) -> str:
+    if admin_token and api_key:
+        raise fail("choose one of --admin-token and --api-key", 2)
+    if admin_token:
+        return "admin_token"
+    if api_key:
+        return "api_key"
+    if not _interactive():
+        raise fail("say what to store: --admin-token or --api-key", 2)
+    answer = typer.prompt("Store an admin token or an API key? [admin/key]", default="key")
+    return "admin_token" if answer.strip().lower().startswith("a") else "api_key"
+
+
+def _read_secret(kind: str) -> str:
+    label = "Admin token" if kind == "admin_token" else "API key"
+    secret = typer.prompt(label, hide_input=True) if _interactive() else sys.stdin.readline()
+    secret = secret.strip()
+    if not secret:
+        raise fail(f"no {label.lower()} given", 2)
+    return secret
+
+
+def _verify(client: AuthClient, kind: str, secret: str) -> str:
+    """Check the credential; return what to tell the user about it."""
+    if kind == "admin_token":
+        client.list_keys(limit=1)  # raises AuthenticationError for a wrong token
+        return "admin token accepted"
+    result = client.validate_key(secret, cost=0)
+    if not result.is_valid:
+        body = {"detail": f"{result.error}: {result.detail}" if result.detail else result.error, "code": result.code}
+        raise error_for(result.status, body, retry_after=result.retry_after)
+    return f"API key {result.key_id} for {result.service_id} ({result.environment}) is valid"
+
+
+def run_login(*, url: str | None, admin_token: bool, api_key: bool, verify: bool, profile: str | None) -> None:
+    current = resolve(profile, profile_must_exist=False, auth_service_url=url)
+    service_url = current.auth_service_url
+    if url is None and _interactive():
+        service_url = typer.prompt("Auth service URL", default=service_url)
+    service_url = normalize_url(service_url)
+    kind = _choose_kind(admin_token, api_key)
+    secret = _read_secret(kind)
+    if kind == "api_key":
+        fmt = check_format(secret)
+        if not fmt.valid:
+            raise fail(f"{fmt.problem}; nothing saved", 1)
+    if verify:
+        settings = {"auth_service_url": service_url, kind: secret}
+        with AuthClient(config=resolve(profile, profile_must_exist=False, **settings)) as client:
+            output.note(_verify(client, kind, secret))
+    name = current.profile
+    path = write_profile(name, {"auth_service_url": service_url, kind: secret})
+    where = f" (profile {name})" if name != DEFAULT_PROFILE else ""
+    output.stdout().print(f"Saved the {kind.replace('_', ' ')} for {service_url} in {path}{where}.", markup=False)
+
+
+def run_logout(profile: str | None) -> None:
+    current = resolve(profile)
+    path = write_profile(current.profile, {"admin_token": None, "api_key": None})
+    output.stdout().print(f"Removed the stored credentials of profile '{current.profile}' from {path}.", markup=False)

@@ -1,0 +1,109 @@
+"""``hokusai auth whoami``: what is configured, where each setting comes from, and whether it works.
+
+Exit 0 when every configured credential works, 3 when none is configured, 4 when one is refused, 8 when the
+service cannot be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from hokusai.cli import output
+from hokusai.cli.failures import exit_code
+from hokusai.cli.output import Format
+from hokusai.client import AuthClient
+from hokusai.config import resolve
+from hokusai.errors import HokusaiError, ServiceUnavailableError
+
+
+def _check_admin(client: AuthClient) -> dict[str, Any]:
+    try:
+        client.list_keys(limit=1)
+    except HokusaiError as error:
+        return {"works": False, "problem": error.message, "exit": exit_code(error)}
+    return {"works": True}
+
+
+def _check_key(client: AuthClient, key: str) -> dict[str, Any]:
+    try:
+        result = client.validate_key(key, cost=0)
+    except HokusaiError as error:
+        return {"works": False, "problem": error.message, "exit": exit_code(error)}
+    if not result.is_valid:
+        return {"works": False, "problem": f"{result.error} ({result.code})", "exit": 7 if result.status == 429 else 4}
+    return {"works": True, "key_id": result.key_id, "service_id": result.service_id,
+            "environment": result.environment, "scopes": result.scopes, "user_id": result.user_id}  # fmt: skip
+
+
+def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
+    config = resolve(profile, auth_service_url=url)
+    report: dict[str, Any] = {
+        "profile": config.profile,
+        "config_file": str(config.config_file),
+        "auth_service_url": config.auth_service_url,
+        "auth_service_url_source": config.source("auth_service_url"),
+    }
+    with AuthClient(config=config) as client:
+        try:
+            report["reachable"] = client.health()
+        except ServiceUnavailableError as error:
+            report["reachable"], report["problem"] = False, error.message
+        if config.admin_token:
+            report["admin_token"] = {"source": config.source("admin_token")}
+            if report["reachable"]:
+                report["admin_token"] |= _check_admin(client)
+        if config.api_key:
+            report["api_key"] = {"prefix": config.api_key[:11] + "***", "source": config.source("api_key")}
+            if report["reachable"]:
+                report["api_key"] |= _check_key(client, config.api_key)
+    code = _exit(report)
+    for credential in ("admin_token", "api_key"):
+        report.get(credential, {}).pop("exit", None)
+    if fmt is Format.json:
+        output.print_json(report)
+    else:
+        _show(report)
+    return code
+
+
+def _exit(report: dict[str, Any]) -> int:
+    if not report["reachable"]:
+        return 8
+    credentials = [report[name] for name in ("admin_token", "api_key") if name in report]
+    if not credentials:
+        return 3
+    failures = [c.get("exit", 4) for c in credentials if not c.get("works")]
+    return failures[0] if failures else 0
+
+
+def _show(report: dict[str, Any]) -> None:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("Profile", f"{report['profile']} ({escape(report['config_file'])})")
+    reach = "[green]reachable[/]" if report["reachable"] else f"[red]unreachable[/] {escape(report.get('problem', ''))}"
+    table.add_row("Service", f"{escape(report['auth_service_url'])}  {reach}")
+    table.add_row("", f"[dim]from {escape(report['auth_service_url_source'])}[/]")
+    for name, label in (("admin_token", "Admin token"), ("api_key", "API key")):
+        entry = report.get(name)
+        if entry is None:
+            table.add_row(label, "[dim]not configured[/]")
+            continue
+        shown = entry.get("prefix", "set")
+        if "works" not in entry:
+            status = "[yellow]not checked[/]"
+        elif entry["works"]:
+            status = "[green]works[/]"
+            if name == "api_key":
+                scopes = ", ".join(entry["scopes"]) or "all scopes"
+                status += f": key {entry['key_id']}, {entry['service_id']}, {entry['environment']}, {escape(scopes)}"
+        else:
+            status = f"[red]refused[/]: {escape(entry['problem'])}"
+        table.add_row(label, f"{shown}  {status}")
+        table.add_row("", f"[dim]from {escape(entry['source'])}[/]")
+    output.stdout().print(table)
+    if "admin_token" not in report and "api_key" not in report:
+        output.note("No credential configured: run `hokusai auth login`.")

@@ -1,0 +1,239 @@
+"""Typed answers of the auth service, as plain frozen dataclasses (no pydantic: the SDK stays light).
+
+Decoding ignores fields it does not know, so a newer service never breaks an older SDK, and turns RFC 3339
+strings into aware datetimes. The one secret an answer can hold (a new key) is kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Generic, TypeVar, Union
+
+from hokusai.errors import HokusaiError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class APIKeyInfo:
+    key_id: str
+    name: str
+    key_prefix: str
+    user_id: str
+    service_id: str
+    environment: str
+    is_active: bool
+    rate_limit_per_hour: int
+    billing_plan: str
+    created_at: datetime
+    scopes: list[str] = field(default_factory=list)
+    organization_id: str | None = None
+    burst: int | None = None
+    monthly_prediction_limit: int | None = None
+    allowed_ips: list[str] | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    rotated_from: str | None = None
+    rotated_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A new key. ``api_key`` is shown this once by the service; store it now."""
+
+    api_key: str = field(repr=False)
+    key_id: str
+    key_info: APIKeyInfo
+    warning: str = "Store this API key now: it is shown only once and cannot be recovered."
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    """The key's rate-limit position, from the X-RateLimit-* headers."""
+
+    limit: int
+    remaining: int
+    reset_after_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """The service's verdict on a key. Only ``is_valid`` means valid; otherwise ``code`` says why."""
+
+    is_valid: bool
+    status: int = 200
+    code: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    key_id: str | None = None
+    user_id: str | None = None
+    organization_id: str | None = None
+    service_id: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    environment: str | None = None
+    rate_limit_per_hour: int | None = None
+    rate_limit_remaining: int | None = None
+    billing_plan: str | None = None
+    monthly_prediction_limit: int | None = None
+    expires_at: datetime | None = None
+    required_scope: str | None = None
+    retry_after: float | None = None
+    rate_limit: RateLimitStatus | None = None
+    checked_offline: bool = False  # refused by the format check, without asking the service
+
+    def __bool__(self) -> bool:
+        return self.is_valid
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing; pass ``next_cursor`` back as ``cursor`` for the next (None: this was the last)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointCount:
+    endpoint: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageStats:
+    key_id: str
+    period: str
+    total_requests: int
+    total_predictions: int
+    total_compute_ms: int
+    average_response_time_ms: float
+    p95_response_time_ms: int
+    error_rate: float
+    top_endpoints: list[EndpointCount] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUsage:
+    requests: int
+    predictions: int
+    compute_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class BillingInfo:
+    key_id: str
+    billing_plan: str
+    current_usage: CurrentUsage
+    next_billing_date: datetime
+    overage_charges: float
+    monthly_limit: int | None = None
+    period: str | None = None
+    included_predictions: int | None = None
+    overage_charges_micros: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDay:
+    requests: int
+    predictions: int
+    compute_ms: int
+    avg_response_time_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAggregate:
+    start_date: date
+    end_date: date
+    usage_by_date: dict[str, dict[str, ServiceDay]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: str
+    occurred_at: datetime
+    actor: str
+    action: str
+    outcome: str
+    target_type: str | None = None
+    target_id: str | None = None
+    organization_id: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ready: bool
+    checks: dict[str, bool] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------ decoding
+
+
+class DecodeError(HokusaiError):
+    """The service answered something this SDK cannot read (a proxy's HTML page, an incompatible version)."""
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def decode(cls: type[T], data: Any) -> T:
+    """Build ``cls`` (a dataclass above) from JSON data."""
+    try:
+        return typing.cast(T, _convert(cls, data, cls.__name__))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise DecodeError(f"unexpected answer from the service ({exc})") from None
+
+
+def _convert(kind: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (Union, types.UnionType):
+        if value is None:
+            return None
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _convert(options[0], value, where)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_convert(item, element, where) for element in _expect(list, value, where)]
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        return {str(k): _convert(item, v, where) for k, v in _expect(dict, value, where).items()}
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        data = _expect(dict, value, where)
+        hints = _hints(kind)
+        fields = (f.name for f in dataclasses.fields(kind) if f.name in data)
+        return kind(**{name: _convert(hints[name], data[name], f"{where}.{name}") for name in fields})
+    return _scalar(kind, value, where)
+
+
+def _scalar(kind: Any, value: Any, where: str) -> Any:
+    if kind is datetime:
+        return datetime.fromisoformat(_expect(str, value, where))
+    if kind is date:
+        return date.fromisoformat(_expect(str, value, where))
+    if kind in (int, float):
+        # bool is an int to Python, never to JSON schemas; a float field accepts an integer.
+        if isinstance(value, bool) or not isinstance(value, int if kind is int else int | float):
+            raise TypeError(f"{where}: expected {'an integer' if kind is int else 'a number'}")
+        return kind(value)
+    if kind in (str, bool):
+        return _expect(kind, value, where)
+    if kind is Any:
+        return value
+    raise TypeError(f"{where}: cannot decode {kind!r}")
+
+
+def _expect(kind: type[T], value: Any, where: str) -> T:
+    if not isinstance(value, kind):
+        raise TypeError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
