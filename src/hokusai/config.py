@@ -14,6 +14,7 @@ import os
 import stat
 import tempfile
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +60,10 @@ def read_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
     except (OSError, configparser.Error) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.__class__.__name__}") from None
     return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+class InsecureConfigWarning(UserWarning):
+    """The config file holds a secret and its permissions let other users read it."""
 
 
 def is_readable_by_others(path: Path) -> bool:
@@ -136,10 +141,10 @@ def _mask(name: str, value: str | None) -> str | None:
 
 def missing_message(name: str, profile: str) -> str:
     what = {
-        "api_key": "an API key",
-        "admin_token": "an admin token",
-        "auth_service_url": "the auth service URL",
-        "api_endpoint": "the Hokusai API endpoint",
+        "api_key": "API key",
+        "admin_token": "admin token",
+        "auth_service_url": "auth service URL",
+        "api_endpoint": "Hokusai API endpoint",
     }[name]
     return f"no {what} configured: pass it, set {ENVIRONMENT[name]}, or run `hokusai auth login`" + (
         f" --profile {profile}" if profile != DEFAULT_PROFILE else ""
@@ -197,12 +202,15 @@ def resolve(profile: str | None = None, *, profile_must_exist: bool = True, **ar
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigurationError(f"profile '{chosen}' not found in {path} (profiles there: {known})")
     from_file = profiles.get(profile_name, {})
+    if SECRET_SETTINGS & from_file.keys() and is_readable_by_others(path):
+        warnings.warn(f"{path} holds credentials and other users can read it: run chmod 600 {path}",
+                      InsecureConfigWarning, stacklevel=2)  # fmt: skip
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in SETTINGS:
         candidates = (
-            (_clean(arguments.get(name)), "argument"),
+            (_clean(arguments.get(name)), "the argument"),
             (_clean(configured.get(name)), "setup()"),
             (_clean(os.environ.get(ENVIRONMENT[name])), f"environment ({ENVIRONMENT[name]})"),
             (_clean(from_file.get(name)), f"profile '{profile_name}' in {path}"),

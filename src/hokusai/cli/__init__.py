@@ -3,12 +3,13 @@ shell completion."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated
 
 import typer
 
 from hokusai._version import __version__
-from hokusai.cli import auth
+from hokusai.cli import auth, output
 
 app = typer.Typer(
     help="Hokusai: API keys and the ML platform from the command line.",
@@ -33,5 +34,10 @@ def root(
     """Hokusai: API keys and the ML platform from the command line."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *_args: object, **_kwargs: object) -> None:
+    output.warn(str(message))  # one line, not Python's file:line report
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning
     app(prog_name="hokusai")

@@ -66,7 +66,19 @@ def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
         output.print_json(report)
     else:
         _show(report)
+    if code:
+        output.error(_summary(report))
     return code
+
+
+def _summary(report: dict[str, Any]) -> str:
+    if not report["reachable"]:
+        return str(report.get("problem", "the service is unreachable"))
+    refused = [(name, report[name]) for name in ("admin_token", "api_key") if not report.get(name, {}).get("works", 1)]
+    if refused:
+        name, entry = refused[0]
+        return f"the {name.replace('_', ' ')} ({entry['source']}) was refused: {entry['problem']}"
+    return "no credential configured: run `hokusai auth login`"
 
 
 def _exit(report: dict[str, Any]) -> int:
@@ -105,5 +117,3 @@ def _show(report: dict[str, Any]) -> None:
         table.add_row(label, f"{shown}  {status}")
         table.add_row("", f"[dim]from {escape(entry['source'])}[/]")
     output.stdout().print(table)
-    if "admin_token" not in report and "api_key" not in report:
-        output.note("No credential configured: run `hokusai auth login`.")

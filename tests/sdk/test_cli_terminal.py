@@ -1,0 +1,147 @@
+"""The installed ``hokusai`` command as a person meets it: in a real pseudo-terminal (prompts, hidden input,
+confirmation), with shell completion, and as a light install that never loads the server's dependencies."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hokusai.config import read_profiles
+from tests.conftest import ADMIN_TOKEN
+from tests.sdk.conftest import HOKUSAI_VARIABLES, LiveService
+
+ROOT = Path(__file__).resolve().parents[2]
+HOKUSAI = str(Path(sys.executable).with_name("hokusai"))
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in HOKUSAI_VARIABLES}
+    env.update(HOME=str(home), COLUMNS="120", **extra)
+    return env
+
+
+class Terminal:
+    """A command on a pseudo-terminal: wait for a prompt, type an answer, read everything it showed."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.master, slave = os.openpty()
+        # setsid --ctty makes the pty the command's controlling terminal, as in a real login shell: hidden
+        # input (getpass) needs one to turn echo off.
+        self.process = subprocess.Popen(["setsid", "--ctty", HOKUSAI, *args], stdin=slave, stdout=slave,
+                                        stderr=slave, env=env, close_fds=True)  # fmt: skip
+        os.close(slave)
+        self.shown = ""
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 4096)
+        except OSError:  # EIO: the command exited and closed the terminal
+            return False
+        if not chunk:
+            return False
+        self.shown += chunk.decode(errors="replace")
+        return True
+
+    def expect(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.shown:
+            if time.monotonic() > deadline or not self._read(0.2):
+                raise AssertionError(f"never showed {text!r}; showed: {self.shown!r}")
+
+    def type(self, answer: str) -> None:
+        os.write(self.master, (answer + "\n").encode())
+
+    def finish(self, timeout: float = 20) -> int:
+        deadline = time.monotonic() + timeout
+        while self._read(0.2) and time.monotonic() < deadline:
+            if self.process.poll() is not None and not select.select([self.master], [], [], 0)[0]:
+                break
+        os.close(self.master)
+        return self.process.wait(timeout=timeout)
+
+
+def test_revoke_asks_first_and_no_means_no(live_service: LiveService, tmp_path: Path) -> None:
+    created = live_service.create_key()
+    env = clean_env(tmp_path, HOKUSAI_AUTH_SERVICE_URL=live_service.url, HOKUSAI_ADMIN_TOKEN=ADMIN_TOKEN)
+    declined = Terminal(["auth", "revoke-key", created["key_id"]], env)
+    declined.expect("It stops working at once, for good. [y/N]:")
+    declined.type("n")
+    assert declined.finish() == 1
+    assert "not revoked" in declined.shown
+    validate = f"{live_service.url}/api/v1/keys/validate"
+    assert httpx.post(validate, json={"api_key": created["api_key"]}).status_code == 200
+
+    accepted = Terminal(["auth", "revoke-key", created["key_id"]], env)
+    accepted.expect("[y/N]:")
+    accepted.type("y")
+    assert accepted.finish() == 0
+    assert httpx.post(validate, json={"api_key": created["api_key"]}).status_code == 401
+
+
+def test_interactive_login_hides_the_token(live_service: LiveService, tmp_path: Path) -> None:
+    session = Terminal(["auth", "login"], clean_env(tmp_path))
+    session.expect("Auth service URL [http://127.0.0.1:8000]:")
+    session.type(live_service.url)
+    session.expect("Store an admin token or an API key?")
+    session.type("admin")
+    # click writes "Admin token:", then getpass turns echo off (discarding anything typed early) and writes " ".
+    session.expect("Admin token: ")
+    session.type(ADMIN_TOKEN)
+    assert session.finish() == 0, session.shown
+    assert ADMIN_TOKEN not in session.shown, "typed without echo"
+    assert "Saved the admin token" in session.shown
+    profile = read_profiles(tmp_path / ".hokusai" / "config")["default"]
+    assert profile == {"auth_service_url": live_service.url, "admin_token": ADMIN_TOKEN}
+
+
+def test_failures_of_the_real_command_are_one_line_and_an_exit_code(tmp_path: Path) -> None:
+    result = subprocess.run([HOKUSAI, "auth", "list-keys", "--url", "http://127.0.0.1:9"], env=clean_env(
+        tmp_path, HOKUSAI_ADMIN_TOKEN="x"), capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 8
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: cannot reach")
+    assert result.stdout == ""
+
+
+def test_version_and_shell_completion(tmp_path: Path) -> None:
+    version = subprocess.run([HOKUSAI, "--version"], capture_output=True, text=True, check=True, timeout=60)
+    assert version.stdout.startswith("hokusai ")
+    completion = subprocess.run([HOKUSAI], env=clean_env(tmp_path, _HOKUSAI_COMPLETE="complete_bash",
+                                COMP_WORDS="hokusai auth rot", COMP_CWORD="2"), capture_output=True, text=True,
+                                check=True, timeout=60)  # fmt: skip
+    assert completion.stdout.split() == ["rotate-key"]
+    script = subprocess.run([HOKUSAI, "--show-completion", "bash"], env=clean_env(tmp_path, SHELL="/bin/bash"),
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert "_hokusai_completion" in script.stdout
+
+
+def test_the_sdk_and_cli_never_load_the_server_or_mlflow(tmp_path: Path) -> None:
+    probe = (
+        "import sys, hokusai, hokusai.client, hokusai.cli, hokusai.config, hokusai.keys;"
+        "heavy = {'fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'uvicorn', 'asyncpg', 'redis', 'bcrypt',"
+        " 'mlflow', 'hokusai_auth', 'alembic'};"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert loaded.stdout.strip() == "[]"
+    base = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert sorted(dep.split(">")[0].split("[")[0] for dep in base) == ["httpx", "rich", "typer"]
+
+
+@pytest.mark.parametrize("command", ["create-key", "list-keys", "get-key", "revoke-key", "rotate-key", "validate",
+                                     "login", "whoami"])  # fmt: skip
+def test_every_contract_command_has_help(command: str, tmp_path: Path) -> None:
+    result = subprocess.run([HOKUSAI, "auth", command, "--help"], env=clean_env(tmp_path), capture_output=True,
+                            text=True, check=True, timeout=60)  # fmt: skip
+    assert "Usage: hokusai auth " + command in result.stdout
