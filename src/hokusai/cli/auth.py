@@ -18,7 +18,7 @@ from hokusai.cli.failures import fail, reported
 from hokusai.cli.output import Format
 from hokusai.client import AuthClient
 from hokusai.config import Config, missing_message, resolve
-from hokusai.errors import ConfigurationError, InvalidRequestError
+from hokusai.errors import ConfigurationError
 from hokusai.keys import looks_like_key
 
 app = typer.Typer(help="Create, list, check, rotate and revoke Hokusai API keys.", no_args_is_help=True)
@@ -36,22 +36,6 @@ UrlOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table for people, json for scripts")]
 KeyIdArg = Annotated[str, typer.Argument(help="the key's id (a UUID, as list-keys shows it)", show_default=False)]
 
-# Service field names -> the flags that set them, so a refusal names what the user typed.
-FLAGS = {
-    "name": "--name",
-    "service_id": "--service",
-    "scopes": "--scope",
-    "environment": "--environment",
-    "expires_in_days": "--expires-in-days",
-    "rate_limit_per_hour": "--rate-limit",
-    "burst": "--burst",
-    "monthly_prediction_limit": "--monthly-prediction-limit",
-    "allowed_ips": "--allowed-ip",
-    "billing_plan": "--billing-plan",
-    "user_id": "--user-id",
-    "grace_period_seconds": "--grace-period",
-}
-
 
 def _admin_client(profile: str | None, url: str | None) -> AuthClient:
     config = resolve(profile, auth_service_url=url)
@@ -68,14 +52,6 @@ def _key_id(value: str) -> str:
         return str(uuid.UUID(value.strip()))
     except ValueError:
         raise fail(f"'{value}' is not a key id: key ids are UUIDs, as `hokusai auth list-keys` shows them", 2) from None
-
-
-def _name_flags(error: InvalidRequestError) -> InvalidRequestError:
-    field = error.field
-    if field and field.split(".")[0] in FLAGS:
-        flag = FLAGS[field.split(".")[0]]
-        error.message = f"{flag}: {error.message.split(': ', 1)[-1]}"
-    return error
 
 
 # ------------------------------------------------------------------------------------------------ keys
@@ -104,14 +80,11 @@ def create_key(
 ) -> None:
     """Create an API key. The key is shown once: store it right away."""
     with reported(), _admin_client(profile, url) as client:
-        try:
-            created = client.create_key(
-                name, service, scopes=scope, environment=environment, expires_in_days=expires_in_days,
-                rate_limit_per_hour=rate_limit, burst=burst, monthly_prediction_limit=monthly_prediction_limit,
-                allowed_ips=allowed_ip, billing_plan=billing_plan, user_id=user_id,
-            )  # fmt: skip
-        except InvalidRequestError as error:
-            raise _name_flags(error) from None
+        created = client.create_key(
+            name, service, scopes=scope, environment=environment, expires_in_days=expires_in_days,
+            rate_limit_per_hour=rate_limit, burst=burst, monthly_prediction_limit=monthly_prediction_limit,
+            allowed_ips=allowed_ip, billing_plan=billing_plan, user_id=user_id,
+        )  # fmt: skip
         if fmt is Format.json:
             output.print_json(created)
         else:
@@ -193,10 +166,7 @@ def update_key(
     if not changes:
         raise fail("nothing to change: give at least one option (see --help)", 2)
     with reported(), _admin_client(profile, url) as client:
-        try:
-            key = client.update_key(key_id, **changes)  # type: ignore[arg-type]
-        except InvalidRequestError as error:
-            raise _name_flags(error) from None
+        key = client.update_key(key_id, **changes)  # type: ignore[arg-type]
         if fmt is Format.json:
             output.print_json(key)
         else:
@@ -243,10 +213,7 @@ def rotate_key(
     """Replace an API key with a new one that has the same settings."""
     key_id = _key_id(key_id)
     with reported(), _admin_client(profile, url) as client:
-        try:
-            created = client.rotate_key(key_id, grace_period_seconds=grace_period)
-        except InvalidRequestError as error:
-            raise _name_flags(error) from None
+        created = client.rotate_key(key_id, grace_period_seconds=grace_period)
         if fmt is Format.json:
             output.print_json(created)
             return

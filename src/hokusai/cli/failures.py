@@ -46,6 +46,22 @@ EXIT_CODES: dict[type[HokusaiError], int] = {
 }
 REFUSED = 1
 
+# The service's field names -> the flags that set them, so a refusal names what the user typed.
+FLAGS = {
+    "name": "--name",
+    "service_id": "--service",
+    "scopes": "--scope",
+    "environment": "--environment",
+    "expires_in_days": "--expires-in-days",
+    "rate_limit_per_hour": "--rate-limit",
+    "burst": "--burst",
+    "monthly_prediction_limit": "--monthly-prediction-limit",
+    "allowed_ips": "--allowed-ip",
+    "billing_plan": "--billing-plan",
+    "user_id": "--user-id",
+    "grace_period_seconds": "--grace-period",
+}
+
 
 def exit_code(error: HokusaiError) -> int:
     for cls in type(error).__mro__:
@@ -61,6 +77,8 @@ def describe(error: HokusaiError) -> str:
         return f"{message}: check HOKUSAI_ADMIN_TOKEN or run `hokusai auth login --admin-token`"
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         return f"{message}: retry in {error.retry_after:g} s"
+    if isinstance(error, InvalidRequestError) and error.field and error.field.split(".")[0] in FLAGS:
+        return f"{FLAGS[error.field.split('.')[0]]}: {message.split(': ', 1)[-1]}"
     if isinstance(error, ServiceUnavailableError):
         hint = f" (retry in {error.retry_after:g} s)" if error.retry_after else ""
         return f"{message}{hint}; is the service running, and is the URL right? (--url or HOKUSAI_AUTH_SERVICE_URL)"
