@@ -233,3 +233,11 @@ def normalize_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"'{url}' is not an http:// or https:// URL")
     return url
+
+
+def get_mlflow_status() -> dict[str, Any]:
+    """How the SDK's model registry reaches MLflow: ``{configured, tracking_uri, is_local, auth_method, mock_mode,
+    optional_mlflow, ...}`` (never the key). See ``hokusai.mlflow_status``; MLflow itself is not imported."""
+    from hokusai.mlflow_status import get_mlflow_status as status  # deferred: that module imports this one
+
+    return status()
