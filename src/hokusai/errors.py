@@ -115,6 +115,8 @@ _BY_CODE: dict[str, type[HokusaiError]] = {
     "rate_limited": RateLimitError,
     "quota_exceeded": RateLimitError,
     "service_unavailable": ServiceUnavailableError,
+    "upstream_unreachable": ServiceUnavailableError,  # the gateway: MLflow or the prediction API is down
+    "upstream_timeout": ServiceUnavailableError,
     "not_found": NotFoundError,
     "validation_error": InvalidRequestError,
 }
