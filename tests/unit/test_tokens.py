@@ -1,4 +1,6 @@
+import random
 import re
+import zlib
 
 import pytest
 
@@ -60,10 +62,26 @@ def test_masked_prefix_shows_environment_and_three_characters() -> None:
     assert key_format.masked_prefix(key) == key[: len("hk_live_") + 3] + "***"
 
 
+def _reference_base62(number: int) -> str:
+    digits = ""
+    while number:
+        number, rem = divmod(number, 62)
+        digits = key_format.BASE62_ALPHABET[rem] + digits
+    return digits.rjust(6, "0")
+
+
 def test_checksum_is_six_base62_characters_even_for_small_crcs() -> None:
-    assert key_format.base62(0, 6) == "000000"
-    assert key_format.base62(2**32 - 1, 6) == key_format.base62(2**32 - 1, 6).rjust(6, "0")
-    assert len(key_format.base62(2**32 - 1, 6)) == 6
+    assert key_format.base62_6(0) == "000000"
+    assert key_format.base62_6(61) == "00000z"
+    assert key_format.base62_6(62) == "000010"
+    for number in (2**32 - 1, 62**4, 62**4 - 1, 62**2, 3843, *random.Random(7).sample(range(2**32), 2000)):
+        assert key_format.base62_6(number) == _reference_base62(number), number
+
+
+def test_checksums_of_existing_keys_do_not_change() -> None:
+    # A key issued before this implementation must still parse: the encoding is part of the format.
+    body = "hk_live_" + "AbC" * 10 + "xy"
+    assert key_format.checksum(body) == _reference_base62(zlib.crc32(body.encode()))
 
 
 def test_digest_is_keyed_by_the_secret() -> None:

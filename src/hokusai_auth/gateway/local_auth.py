@@ -19,7 +19,7 @@ class LocalAuthenticator:
         if rejection is None:
             state = verdict.state
             assert state is not None  # a valid verdict always carries the key's state
-            return Outcome(True, key_id=str(state.key_id), user_id=state.user_id, rate_headers=rate)
+            return Outcome(True, key_id=state.key_id_text, user_id=state.user_id, rate_headers=rate)
         return Outcome(
             False,
             key_id=str(verdict.state.key_id) if verdict.state else None,

@@ -25,10 +25,14 @@ class KeyDigester:
     SECRET_KEY with a purpose label, so the same master secret can serve other purposes without reuse.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(secret_key.encode(), b"hokusai/api-key-lookup/v1", hashlib.sha256).digest()
+        lookup_key = hmac.new(secret_key.encode(), b"hokusai/api-key-lookup/v1", hashlib.sha256).digest()
+        # Keyed once: copying a keyed HMAC skips re-deriving the inner and outer pads on every validation.
+        self._keyed = hmac.new(lookup_key, digestmod=hashlib.sha256)
 
     def digest(self, key: str) -> str:
-        return hmac.new(self._key, key.encode(), hashlib.sha256).hexdigest()
+        mac = self._keyed.copy()
+        mac.update(key.encode())
+        return mac.hexdigest()

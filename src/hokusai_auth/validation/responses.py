@@ -39,7 +39,7 @@ def verdict_body(verdict: Verdict) -> dict[str, Any]:
         raise ValueError("a valid verdict carries the key's state and rate-limit position")
     return {
         "is_valid": True,
-        "key_id": str(state.key_id),
+        "key_id": state.key_id_text,
         "user_id": state.user_id,
         "organization_id": str(state.organization_id) if state.organization_id else None,
         "service_id": state.service_id,

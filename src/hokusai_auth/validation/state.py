@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,11 @@ class KeyState:
     is_active: bool
     expires_at: datetime | None
     revoked_at: datetime | None
+    # The id as text, once: it names the rate-limit bucket and the answer on every validation of a cached key.
+    key_id_text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key_id_text", str(self.key_id))
 
     @classmethod
     def from_row(cls, row: APIKey) -> KeyState:

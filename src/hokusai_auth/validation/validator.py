@@ -86,7 +86,7 @@ class Validator:
     async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
         if presented is None:
             return self._rejected(reject(Code.MISSING), None)
-        if key_format.parse(presented) is None:
+        if not key_format.is_well_formed(presented):
             return self._rejected(reject(Code.INVALID), None)
         digest = self.digester.digest(presented)
         state = self.cache.get_fresh(digest)
@@ -100,7 +100,8 @@ class Validator:
 
         now = self._clock.now()
         rejection = state.check(request, now)
-        if rejection is None and self.quota is not None:
+        # Only keys with a monthly limit have a quota to look up; skip the coroutine for the rest.
+        if rejection is None and self.quota is not None and state.monthly_prediction_limit is not None:
             try:
                 rejection = await self.quota.check(state, now)
             except (SQLAlchemyError, OSError):
@@ -108,11 +109,11 @@ class Validator:
         try:
             if rejection is not None:
                 position = await self._limiter.hit(
-                    str(state.key_id), state.rate_limit_per_hour, state.effective_burst, 0
+                    state.key_id_text, state.rate_limit_per_hour, state.effective_burst, 0
                 )
                 return self._rejected(rejection, state, position)
             decision = await self._limiter.hit(
-                str(state.key_id), state.rate_limit_per_hour, state.effective_burst, request.cost
+                state.key_id_text, state.rate_limit_per_hour, state.effective_burst, request.cost
             )
         except LimiterUnavailable:
             return self._rejected(_unavailable("Rate limiter"), state)
