@@ -55,3 +55,22 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKUSAI_") and k not in names}
     env.update(extra)
     return env
+
+
+def start_auth_service(work: Path, port: int, **env: str) -> ServerProcess:
+    """``hokusai-auth serve`` on SQLite in ``work``, with the test suite's admin token and secret, bcrypt cost 4."""
+    from tests.conftest import ADMIN_TOKEN, SECRET_KEY
+
+    settings = clean_env(ADMIN_TOKEN=ADMIN_TOKEN, SECRET_KEY=SECRET_KEY, DATABASE_URL=f"sqlite:///{work / 'auth.db'}",
+                         BCRYPT_ROUNDS="4", **env)  # fmt: skip
+    return ServerProcess(["hokusai_auth", "serve", "--port", str(port)], settings, work / "auth.log")
+
+
+def start_mlflow_server(work: Path, port: int) -> ServerProcess:
+    """A real ``mlflow server`` (SQLite backend, artifacts served from ``work``), without the caller's MLFLOW_*."""
+    mlflow_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return ServerProcess(
+        ["mlflow", "server", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--artifacts-destination",
+         str(work / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        mlflow_env, work / "mlflow.log",
+    )  # fmt: skip

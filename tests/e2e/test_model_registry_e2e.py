@@ -22,8 +22,8 @@ from hokusai.errors import AuthenticationError, AuthorizationError, ServiceUnava
 from hokusai.keys import checksum
 from hokusai.mlflow_settings import set_installed_token
 from hokusai.mlflow_status import forget
-from tests.conftest import ADMIN_TOKEN, SECRET_KEY, free_port
-from tests.e2e.helpers import ServerProcess, clean_env
+from tests.conftest import ADMIN_TOKEN, free_port
+from tests.e2e.helpers import ServerProcess, clean_env, start_auth_service, start_mlflow_server
 
 mlflow = pytest.importorskip("mlflow", reason="the MLflow tests need the [mlflow] extra")
 np = pytest.importorskip("numpy")
@@ -70,16 +70,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     processes: list[ServerProcess] = []
     try:
         auth_port, mlflow_port, gateway_port, dead_port = free_port(), free_port(), free_port(), free_port()
-        auth_env = clean_env(ADMIN_TOKEN=ADMIN_TOKEN, SECRET_KEY=SECRET_KEY, SERVICE_TOKENS=SERVICE_TOKEN,
-                             DATABASE_URL=f"sqlite:///{work / 'auth.db'}", BCRYPT_ROUNDS="4")  # fmt: skip
-        auth = ServerProcess(["hokusai_auth", "serve", "--port", str(auth_port)], auth_env, work / "auth.log")
+        auth = start_auth_service(work, auth_port, SERVICE_TOKENS=SERVICE_TOKEN)
         processes.append(auth)
-        mlflow_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        mlflow_server = ServerProcess(
-            ["mlflow", "server", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--artifacts-destination",
-             str(work / "artifacts"), "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"],
-            mlflow_env, work / "mlflow.log",
-        )  # fmt: skip
+        mlflow_server = start_mlflow_server(work, mlflow_port)
         processes.append(mlflow_server)
         gateway_env = clean_env(HOKUSAI_GATEWAY_SERVICE_TOKEN=SERVICE_TOKEN)
         auth_url = f"http://127.0.0.1:{auth_port}"
