@@ -169,6 +169,7 @@ def test_list_and_get_keys(cli: Cli) -> None:
     paged = cli.admin("auth", "list-keys", "--user-id", owner, "--limit", "2")
     assert paged.exit_code == 0
     assert "--all" in paged.stderr, "the user is told there is more"
+    assert failed(cli.admin("auth", "list-keys", "--limit", "0"), 2).startswith("error: --limit: ")
     every = cli.admin_json("auth", "list-keys", "--user-id", owner, "--limit", "2", "--all")
     assert len(every) == 3
     table = cli.admin("auth", "list-keys", "--user-id", owner)
@@ -223,6 +224,9 @@ def test_update_key(cli: Cli) -> None:
     updated = cli.admin_json("auth", "update-key", created["key_id"], "--rate-limit", "50", "--any-ip", "--scope", "x")
     assert (updated["rate_limit_per_hour"], updated["allowed_ips"], updated["scopes"]) == (50, None, ["x"])
     assert "nothing to change" in failed(cli.admin("auth", "update-key", created["key_id"]), 2)
+    both = cli.admin("auth", "update-key", created["key_id"], "--scope", "x", "--all-scopes")
+    assert "not both" in failed(both, 2)
+    assert cli.admin_json("auth", "get-key", created["key_id"])["scopes"] == ["x"], "a refused update changes nothing"
 
 
 # ----------------------------------------------------------------------------------------- validate

@@ -85,10 +85,7 @@ def create_key(
             rate_limit_per_hour=rate_limit, burst=burst, monthly_prediction_limit=monthly_prediction_limit,
             allowed_ips=allowed_ip, billing_plan=billing_plan, user_id=user_id,
         )  # fmt: skip
-        if fmt is Format.json:
-            output.print_json(created)
-        else:
-            output.new_key(created, title="New API key")
+        output.show(created, fmt, lambda: output.new_key(created, title="New API key"))
 
 
 @app.command("list-keys")
@@ -115,10 +112,7 @@ def list_keys(
         else:
             page = client.list_keys(**filters)
             keys, more = page.items, page.next_cursor is not None
-        if fmt is Format.json:
-            output.print_json(keys)
-        else:
-            output.keys_table(keys, more=more)
+        output.show(keys, fmt, lambda: output.keys_table(keys, more=more))
 
 
 @app.command("get-key")
@@ -127,10 +121,7 @@ def get_key(key_id: KeyIdArg, fmt: FormatOpt = Format.table, profile: ProfileOpt
     key_id = _key_id(key_id)
     with reported(), _admin_client(profile, url) as client:
         key = client.get_key(key_id)
-        if fmt is Format.json:
-            output.print_json(key)
-        else:
-            output.key_details(key, title=f"API key {key.key_prefix}")
+        output.show(key, fmt, lambda: output.key_details(key, title=f"API key {key.key_prefix}"))
 
 
 @app.command("update-key")
@@ -159,6 +150,10 @@ def update_key(
         "billing_plan": billing_plan,
     }
     changes = {k: v for k, v in given.items() if v is not None}
+    if scope and all_scopes:
+        raise fail("give --scope or --all-scopes, not both", 2)
+    if allowed_ip and any_ip:
+        raise fail("give --allowed-ip or --any-ip, not both", 2)
     if scope or all_scopes:
         changes["scopes"] = [] if all_scopes else scope
     if allowed_ip or any_ip:
@@ -167,10 +162,7 @@ def update_key(
         raise fail("nothing to change: give at least one option (see --help)", 2)
     with reported(), _admin_client(profile, url) as client:
         key = client.update_key(key_id, **changes)  # type: ignore[arg-type]
-        if fmt is Format.json:
-            output.print_json(key)
-        else:
-            output.key_details(key, title="Updated")
+        output.show(key, fmt, lambda: output.key_details(key, title="Updated"))
 
 
 @app.command("revoke-key")

@@ -60,6 +60,7 @@ FLAGS = {
     "billing_plan": "--billing-plan",
     "user_id": "--user-id",
     "grace_period_seconds": "--grace-period",
+    "limit": "--limit",
 }
 
 

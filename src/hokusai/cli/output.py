@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +52,14 @@ def to_json(value: Any) -> Any:
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_json(value), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def show(value: Any, fmt: Format, for_people: Callable[[], None]) -> None:
+    """``value`` as JSON for scripts, or ``for_people()`` (a table or panel) otherwise."""
+    if fmt is Format.json:
+        print_json(value)
+    else:
+        for_people()
 
 
 def error(message: str) -> None:
