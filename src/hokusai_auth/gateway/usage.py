@@ -2,41 +2,54 @@
 
 In-process gateways add records to the usage buffer (written in batches by the usage flusher). Gateways that
 talk to the auth service over HTTP post them to ``/api/v1/usage/{key_id}`` with a service token, from a queue
-drained in the background, each with an idempotency key so a retried post counts once. Endpoints are recorded as
-bounded labels: ids in paths become ``{id}`` and artifact paths stop at the artifact root.
+drained in the background, each with an idempotency key so a retried post counts once.
+
+Endpoints are recorded as labels from a bounded set, so that no client can grow the usage tables by inventing
+paths: the template of the route that serves the path (MLflow's route table, the prediction API's configured
+routes), or ``other``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections import deque
-from typing import Protocol
+from collections.abc import Iterable
+from typing import NewType, Protocol
 
 import httpx
 
 from hokusai_auth.background import Periodic
+from hokusai_auth.gateway import mlflow_routes
+from hokusai_auth.gateway.mlflow_routes import RouteTemplates
 from hokusai_auth.usage.service import UsageService
 
 logger = logging.getLogger("hokusai_auth.gateway.usage")
-_ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-fA-F-]{16,}|[0-9A-Za-z_-]{24,})$")
-ENDPOINT_MAX = 200
 QUEUE_MAX = 50_000
+# Only EndpointLabels makes these, so a raw path cannot reach usage as a label by mistake (mypy says so).
+EndpointLabel = NewType("EndpointLabel", str)
+OTHER = EndpointLabel("other")
 
 
-def endpoint_label(path: str) -> str:
-    for marker in ("/mlflow-artifacts/artifacts", "/get-artifact", "/model-versions/get-artifact"):
-        index = path.find(marker)
-        if index >= 0:
-            return path[: index + len(marker)]
-    segments = ["{id}" if _ID_SEGMENT.match(segment) else segment for segment in path.split("/")]
-    return "/".join(segments)[:ENDPOINT_MAX] or "/"
+class EndpointLabels:
+    """The usage label of a proxied request: ``/api/2.0/mlflow/runs/get``,
+    ``/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}``, ``/models/{model}/predict``, or ``other``."""
+
+    def __init__(self, prediction_routes: Iterable[str]) -> None:
+        self._templates = {"mlflow": mlflow_routes.TEMPLATES, "prediction": RouteTemplates(prediction_routes)}
+
+    def __call__(self, upstream: str, path: str) -> EndpointLabel:
+        """``path`` as for ``needed_scopes``: at the upstream, percent-decoded, without MLflow's static prefix."""
+        templates = self._templates.get(upstream)
+        template = None if templates is None else templates.match(path)
+        return OTHER if template is None else EndpointLabel(template)
 
 
 class UsageSink(Protocol):
-    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None: ...
+    def record(
+        self, key_id: str, service_id: str, endpoint: EndpointLabel, status: int, response_time_ms: int
+    ) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -45,9 +58,9 @@ class LocalUsage:
     def __init__(self, usage: UsageService) -> None:
         self._usage = usage
 
-    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None:
+    def record(self, key_id: str, service_id: str, endpoint: EndpointLabel, status: int, response_time_ms: int) -> None:
         self._usage.record(
-            uuid.UUID(key_id), service_id=service_id, endpoint=endpoint_label(path), status_code=status,
+            uuid.UUID(key_id), service_id=service_id, endpoint=endpoint, status_code=status,
             response_time_ms=response_time_ms,
         )  # fmt: skip
 
@@ -69,11 +82,11 @@ class RemoteUsage:
     def start(self) -> None:
         self._loop.start()
 
-    def record(self, key_id: str, service_id: str, path: str, status: int, response_time_ms: int) -> None:
+    def record(self, key_id: str, service_id: str, endpoint: EndpointLabel, status: int, response_time_ms: int) -> None:
         if len(self._queue) >= QUEUE_MAX:
             self._queue.popleft()  # the auth service has been away for a long while: keep the newest
             self.dropped += 1
-        body = {"service_id": service_id, "endpoint": endpoint_label(path), "status_code": status,
+        body = {"service_id": service_id, "endpoint": endpoint, "status_code": status,
                 "response_time_ms": response_time_ms, "idempotency_key": uuid.uuid4().hex}  # fmt: skip
         self._queue.append((key_id, body))
 
