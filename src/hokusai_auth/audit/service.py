@@ -10,12 +10,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
+from hokusai_auth import times
 from hokusai_auth.audit import recorder
 from hokusai_auth.audit.models import AuditEvent
 from hokusai_auth.audit.schemas import AuditEventOut
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
-from hokusai_auth.errors import ServiceError
+from hokusai_auth.errors import invalid_field
 from hokusai_auth.web.context import RequestContext
 
 
@@ -42,14 +43,10 @@ def _encode(event: AuditEvent) -> str:
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         moment, event_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|", 1)
-        return datetime.fromisoformat(moment), uuid.UUID(event_id)
+        # A naive or far-off time is no cursor of ours: it would fail (500) when bound to the query.
+        return times.parse(moment), uuid.UUID(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ServiceError(
-            422,
-            "validation_error",
-            "cursor: not a cursor returned by this endpoint",
-            extra={"errors": [{"loc": ["query", "cursor"], "field": "cursor", "msg": "invalid cursor"}]},
-        ) from None
+        raise invalid_field("cursor", "not a cursor returned by this endpoint", "query") from None
 
 
 class AuditService:
@@ -67,6 +64,13 @@ class AuditService:
             recorder.record(session, ctx, action="service.auth_failed", outcome="failure", at=self._clock.now())
 
     async def list(self, flt: AuditFilter, limit: int, cursor: str | None) -> AuditPage:
+        for name, moment in (("since", flt.since), ("until", flt.until)):
+            if moment is None:
+                continue
+            try:  # the route's parameter type checks this too; again here for every other caller
+                times.check(moment)
+            except ValueError as exc:
+                raise invalid_field(name, str(exc), "query") from None
         query = select(AuditEvent)
         if flt.target_id is not None:
             query = query.where(AuditEvent.target_id == flt.target_id)

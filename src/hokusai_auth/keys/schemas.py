@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from hokusai.services import canonical_service, describe_services
+from hokusai_auth.times import BOUNDS_TEXT, AwareTime
 
 Environment = Literal["production", "test", "development"]
 BillingPlan = Literal["free", "starter", "pro", "enterprise"]
@@ -95,7 +96,7 @@ class UpdateKeyRequest(BaseModel):
     monthly_prediction_limit: MonthlyLimit | None = None
     allowed_ips: AllowedIPs | None = None
     billing_plan: BillingPlan | None = None
-    expires_at: datetime | None = None
+    expires_at: AwareTime | None = Field(None, description=f"RFC 3339 with a time zone, {BOUNDS_TEXT}")
     allow_expiry_extension: StrictBool = Field(
         False, description="must be true to move expires_at later than it is now (or to remove it)"
     )
@@ -105,13 +106,6 @@ class UpdateKeyRequest(BaseModel):
     def _not_null(cls, value: object, info: ValidationInfo) -> object:
         if value is None:
             raise ValueError(f"{info.field_name} cannot be null")
-        return value
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (RFC 3339, e.g. 2027-01-01T00:00:00Z)")
         return value
 
 

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hokusai.keys import masked_prefix
+from hokusai_auth import times
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
-from hokusai_auth.errors import ServiceError, conflict, invalid_field, not_found
+from hokusai_auth.errors import conflict, invalid_field, not_found
 from hokusai_auth.keys import repository, tokens
 from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
@@ -69,17 +70,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, key_id = raw.split("|", 1)
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None:
-            raise ValueError
-        return moment, uuid.UUID(key_id)
+        # A naive or far-off time is no cursor of ours: it would fail (500) when bound to the query.
+        return times.parse(created), uuid.UUID(key_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ServiceError(
-            422,
-            "validation_error",
-            "cursor: not a cursor returned by this endpoint",
-            extra={"errors": [{"loc": ["query", "cursor"], "field": "cursor", "msg": "invalid cursor"}]},
-        ) from None
+        raise invalid_field("cursor", "not a cursor returned by this endpoint", "query") from None
 
 
 def parse_key_id(value: str) -> uuid.UUID:
@@ -230,6 +224,7 @@ class KeyService:
             if old is None:
                 raise not_found(KEY_NOT_FOUND)
             _check_rotatable(old, now)
+            # A subtraction of datetimes cannot overflow; the addition is clamped (a stored expiry may be year 9999).
             lifetime = old.expires_at - old.created_at if old.expires_at else None
             new = APIKey(
                 id=uuid.uuid4(),
@@ -251,10 +246,10 @@ class KeyService:
                 created_at=now,
                 updated_at=now,
                 version=1,
-                expires_at=now + lifetime if lifetime is not None else None,
+                expires_at=times.add(now, lifetime) if lifetime is not None else None,
                 rotated_from=old.id,
             )
-            stops_at = now + timedelta(seconds=grace_seconds)
+            stops_at = times.add(now, timedelta(seconds=grace_seconds))
             if old.expires_at is not None and old.expires_at < stops_at:
                 stops_at = old.expires_at  # a grace period never outlives the key
             repository.add(session, new)
@@ -297,6 +292,11 @@ def _check_update(row: APIKey, changes: dict[str, Any], allow_extension: bool, n
         raise invalid_field(field, f"burst ({burst}) cannot exceed rate_limit_per_hour ({limit})")
     if "expires_at" in changes:
         new_expiry: datetime | None = changes["expires_at"]
+        if new_expiry is not None:
+            try:  # the schema checks this too; again here, so no caller stores a time that overflows later
+                times.check(new_expiry)
+            except ValueError as exc:
+                raise invalid_field("expires_at", str(exc)) from None
         if new_expiry is not None and new_expiry <= now:
             raise invalid_field("expires_at", "must be in the future (use DELETE to revoke a key now)")
         extends = (new_expiry is None and row.expires_at is not None) or (

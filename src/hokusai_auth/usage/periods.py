@@ -5,16 +5,14 @@ Pure functions of their arguments: "now" always comes from the runtime's clock, 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
+from hokusai_auth import times
 from hokusai_auth.errors import invalid_field
 
 MAX_RANGE_DAYS = 366
 ONE_DAY = timedelta(days=1)
 DEFAULT_RANGE_DAYS = 30
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def hour_of(at: datetime) -> datetime:
@@ -40,26 +38,23 @@ def parse_period(value: str | None, now: datetime) -> datetime:
     """The first moment of the month ``YYYY-MM`` names (default: the month of ``now``)."""
     if value is None:
         return month_start(now)
-    match = _PERIOD.match(value)
-    year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-    if not match or not 1 <= month <= 12 or year < 1:
-        raise invalid_field("period", "must be a month as YYYY-MM, e.g. 2026-01", "query")
-    return datetime(year, month, 1, tzinfo=UTC)
+    try:
+        return times.parse_month(value)  # bounded, so next_month() of it cannot overflow
+    except ValueError as exc:
+        raise invalid_field("period", str(exc), "query") from None
 
 
 def _parse_date(name: str, value: str) -> date:
     try:
-        if not _DATE.match(value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise invalid_field(name, "must be a date as YYYY-MM-DD, e.g. 2026-01-31", "query") from None
+        return times.parse_date(value)  # bounded, so the day after it cannot overflow
+    except ValueError as exc:
+        raise invalid_field(name, str(exc), "query") from None
 
 
 def date_range(start: str | None, end: str | None, today: date) -> tuple[date, date]:
     """An inclusive range of UTC dates; by default the ``DEFAULT_RANGE_DAYS`` days ending today."""
     last = _parse_date("end_date", end) if end is not None else today
-    first = _parse_date("start_date", start) if start is not None else last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    first = _parse_date("start_date", start) if start is not None else times.add_days(last, 1 - DEFAULT_RANGE_DAYS)
     if first > last:
         raise invalid_field("start_date", "must not be after end_date", "query")
     days = (last - first).days + 1
