@@ -229,4 +229,5 @@ class UsageService:
         return {
             "usage_buffered_records": float(self.buffer.records),
             "usage_flush_failures": float(self.flusher.failures),
+            "usage_records_set_aside": float(self.flusher.set_aside),
         }
