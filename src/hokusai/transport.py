@@ -84,6 +84,11 @@ class Credentials:
     admin_token: str | None = None
     service_token: str | None = None
 
+    def __repr__(self) -> str:
+        # Says which secrets are held, never what they are: a repr ends up in logs, tracebacks and debuggers.
+        held = [name for name in ("admin_token", "service_token") if getattr(self, name) is not None]
+        return f"Credentials({', '.join(f'{name}=<set>' for name in held)})"
+
     def header(self, kind: Credential) -> str | None:
         if kind == "none":
             return None

@@ -11,15 +11,18 @@ from fastapi import FastAPI
 from hokusai_auth import __version__
 from hokusai_auth.audit.routes import router as audit_router
 from hokusai_auth.clock import Clock
+from hokusai_auth.deps import CREDENTIAL_MARKS
 from hokusai_auth.errors import install_error_handlers
 from hokusai_auth.keys.routes import build_router as build_keys_router
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
 from hokusai_auth.runtime import open_runtime
+from hokusai_auth.security.gate import CredentialGate
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.routes import router as usage_router
-from hokusai_auth.validation.fast_path import ValidateFastPath
+from hokusai_auth.validation.fast_path import VALIDATE_PATHS, ValidateFastPath
 from hokusai_auth.validation.routes import router as validation_router
+from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.middleware import EnvelopeMiddleware
 
 DESCRIPTION = """
@@ -56,18 +59,29 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    app.include_router(validation_router)
-    app.include_router(build_keys_router("/api/v1/keys", alias=False))
-    app.include_router(build_keys_router("/api/v1/auth/keys", alias=True))
-    app.include_router(audit_router)
-    app.include_router(usage_router)
-    app.include_router(ops_router)
-    # Starlette applies the last-added middleware outermost: the envelope wraps the validate fast path.
-    app.add_middleware(ValidateFastPath)
+    routers = [
+        validation_router,
+        build_keys_router("/api/v1/keys", alias=False),
+        build_keys_router("/api/v1/auth/keys", alias=True),
+        audit_router,
+        usage_router,
+        ops_router,
+    ]
+    for router in routers:
+        app.include_router(router)
+
+    def body_limit(scope: Scope) -> int | None:
+        return settings.max_validate_body_bytes if scope["path"] in VALIDATE_PATHS else settings.max_body_bytes
+
+    # Starlette applies the last-added middleware outermost: envelope → validate fast path → credential gate →
+    # routes. The fast path answers validations before the gate spends time matching routes.
+    app.add_middleware(CredentialGate, routers=routers, marks=CREDENTIAL_MARKS)
+    app.add_middleware(ValidateFastPath, max_body_bytes=settings.max_validate_body_bytes)
     app.add_middleware(
         EnvelopeMiddleware,
         metrics=metrics,
         trusted_proxies=settings.trusted_proxies,
         access_log_enabled=settings.access_log,
+        body_limit=body_limit,
     )
     return app

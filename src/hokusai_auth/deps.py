@@ -1,4 +1,9 @@
-"""FastAPI dependencies as Annotated aliases: routes declare what they need, never build it."""
+"""FastAPI dependencies as Annotated aliases: routes declare what they need, never build it.
+
+``AdminContext`` and ``ServiceContext`` mark a route as needing an admin token or a service credential. The check
+itself runs in security/gate.py, before the body is read; these dependencies pick up what it found (and refuse,
+should a route ever be reached without the gate, rather than let a request through unchecked).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from fastapi import Depends, Request
 
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.runtime import Runtime
-from hokusai_auth.security.admin import bearer_token
+from hokusai_auth.security.principal import PRINCIPAL_KEY, REFUSED, Principal, Requirement
 from hokusai_auth.web.context import RequestContext
 
 
@@ -20,37 +25,23 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def _context(request: Request, runtime: Runtime, requirement: Requirement) -> RequestContext:
+    principal = request.scope.get(PRINCIPAL_KEY)
+    if not isinstance(principal, Principal) or principal.requirement is not requirement:
+        raise ServiceError(401, "unauthorized", REFUSED[requirement][1], headers={"WWW-Authenticate": "Bearer"})
+    return RequestContext.of(request, principal.actor, runtime.settings.trusted_proxies)
+
+
 async def require_admin(request: Request, runtime: RuntimeDep) -> RequestContext:
-    token = bearer_token(request)
-    actor = runtime.admin.identify(token)
-    if actor is None:
-        if token is not None:  # a credential was offered and refused: that is worth an audit record
-            ctx = RequestContext.of(request, "unknown", runtime.settings.trusted_proxies)
-            await runtime.audit.record_rejected_admin(ctx)
-        raise ServiceError(
-            401, "unauthorized", "Invalid or missing admin token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return RequestContext.of(request, actor, runtime.settings.trusted_proxies)
-
-
-AdminContext = Annotated[RequestContext, Depends(require_admin)]
+    return _context(request, runtime, Requirement.ADMIN)
 
 
 async def require_service(request: Request, runtime: RuntimeDep) -> RequestContext:
     """A service credential: a service token (SERVICE_TOKENS) or the admin token. Used by usage reporting."""
-    token = bearer_token(request)
-    # Both checks always run, so the timing does not tell an admin token from a service token.
-    admin_actor = runtime.admin.identify(token)
-    service_actor = runtime.service_auth.identify(token)
-    actor = admin_actor or service_actor
-    if actor is None:
-        if token is not None:
-            ctx = RequestContext.of(request, "unknown", runtime.settings.trusted_proxies)
-            await runtime.audit.record_rejected_service(ctx)
-        raise ServiceError(
-            401, "unauthorized", "Invalid or missing service credential", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return RequestContext.of(request, actor, runtime.settings.trusted_proxies)
+    return _context(request, runtime, Requirement.SERVICE)
 
 
+AdminContext = Annotated[RequestContext, Depends(require_admin)]
 ServiceContext = Annotated[RequestContext, Depends(require_service)]
+# What the gate looks for in a route's dependencies.
+CREDENTIAL_MARKS = {require_admin: Requirement.ADMIN, require_service: Requirement.SERVICE}

@@ -13,10 +13,36 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from hokusai_auth.redact import mask_keys
+
 logger = logging.getLogger("hokusai_auth.errors")
+
+RETRY_AFTER_UNAVAILABLE_S = 5
+UNAVAILABLE_DETAIL = "Service temporarily unavailable: a dependency (the database) did not answer; retry shortly"
+# Errors that say "the database (or another dependency) cannot be reached right now", not "this request is
+# wrong": they answer 503 with Retry-After, so clients (the SDK) retry instead of giving up. asyncpg reports a
+# refused connection as a bare OSError; a pool or statement that waits too long as TimeoutError.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    431: "request_header_fields_too_large",
+}
 
 
 class ServiceError(Exception):
@@ -37,7 +63,16 @@ class ServiceError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        return {"detail": self.detail, "code": self.code, **self.extra}
+        return {"detail": mask_keys(self.detail), "code": self.code, **self.extra}
+
+
+def unavailable() -> ServiceError:
+    return ServiceError(
+        503,
+        "service_unavailable",
+        UNAVAILABLE_DETAIL,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
 
 
 def not_found(detail: str) -> ServiceError:
@@ -70,8 +105,9 @@ def schema_error_body(raw_errors: Sequence[Any]) -> dict[str, Any]:
     """The 422 body for schema errors: the first problem's field leads ``detail``; all are in ``errors``."""
     errors = []
     for error in raw_errors:
-        # Never echo "input": a rejected body may well hold a key or token.
-        msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        # Never echo "input": a rejected body may well hold a key or token. Messages are masked too, in case a
+        # validator ever quotes what it refused.
+        msg = mask_keys(str(error.get("msg", "invalid value")).removeprefix("Value error, "))
         field = _field_path(error.get("loc", ()))
         errors.append({"loc": list(error.get("loc", ())), "field": field, "msg": msg, "type": error.get("type")})
     first = errors[0] if errors else {"field": "body", "msg": "invalid request"}
@@ -94,13 +130,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
         return JSONResponse(
-            {"detail": detail, "code": codes.get(exc.status_code, "http_error")},
+            {"detail": detail, "code": HTTP_CODES.get(exc.status_code, "http_error")},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        logger.warning(
+            "dependency unavailable: %s",
+            type(exc).__name__,
+            extra={"request_id": request.scope.get("hokusai.request_id"), "path": request.url.path},
+        )
+        error = unavailable()
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = request.scope.get("hokusai.request_id")
@@ -113,4 +157,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_schema_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for error_type in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_type, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

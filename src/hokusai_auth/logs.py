@@ -1,22 +1,19 @@
 """Structured logging: one JSON object per line on stderr. Secrets never reach a log call in this code base;
-as a second line of defence the formatter masks anything shaped like a Hokusai key."""
+as a second line of defence the formatter masks anything shaped like a Hokusai key and drops query strings
+from URLs (see redact.py)."""
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-_KEY_SHAPE = re.compile(r"hk_(live|test|dev)_[0-9A-Za-z]{3}[0-9A-Za-z]*")
+from hokusai_auth.redact import redact
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
-
-
-def _mask(text: str) -> str:
-    return _KEY_SHAPE.sub(lambda m: m.group(0)[: len(m.group(1)) + 7] + "***", text)
 
 
 class JSONFormatter(logging.Formatter):
@@ -25,13 +22,13 @@ class JSONFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": _mask(record.getMessage()),
+            "msg": redact(record.getMessage()),
         }
         for name, value in record.__dict__.items():
             if name not in _STANDARD and not name.startswith("_"):
-                entry[name] = _mask(value) if isinstance(value, str) else value
+                entry[name] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = _mask(self.formatException(record.exc_info))
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -46,3 +43,7 @@ def configure(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # uvicorn's access log prints the full request line, query string (and so ?api_key=) included: never on.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request it sends with its full URL at INFO: the gateway's upstream URLs carry the
+    # client's query string. Our own lines say what matters; theirs only from WARNING.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

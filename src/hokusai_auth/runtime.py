@@ -7,7 +7,7 @@ Nothing here connects at import time; tests build one per configuration. The val
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from hokusai_auth.audit.service import AuditService
@@ -15,6 +15,7 @@ from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys.service import KeyService
 from hokusai_auth.security.admin import AdminAuthenticator
+from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.service import UsageService
@@ -34,6 +35,7 @@ class Runtime:
     audit: AuditService
     admin: AdminAuthenticator
     service_auth: ServiceAuthenticator
+    failed_credentials: FailedCredentials
     usage: UsageService
     # name -> probe, reported by /ready; optional ones degrade the service rather than stop it
     readiness_probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
@@ -60,7 +62,11 @@ class Runtime:
         return self.stack.last_used
 
     def gauges(self) -> dict[str, float]:
-        gauges = {"key_cache_entries": float(len(self.validator.cache)), **self.usage.gauges()}
+        gauges = {
+            "key_cache_entries": float(len(self.validator.cache)),
+            "auth_throttled_requests": float(self.failed_credentials.throttled),
+            **self.usage.gauges(),
+        }
         if self.stack.redis is not None:
             gauges["redis_up"] = 1.0 if self.stack.redis.up else 0.0
         return gauges
@@ -68,7 +74,18 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    async with open_validation(settings, clock=clock) as stack:
+    async with AsyncExitStack() as exits:
+        stack = await exits.enter_async_context(open_validation(settings, clock=clock))
+        failed_credentials = FailedCredentials(
+            limiter=stack.limiter,
+            database=stack.database,
+            clock=stack.clock,
+            burst=settings.auth_failure_burst,
+            per_hour=settings.auth_failure_per_hour,
+            window_s=settings.auth_failure_window,
+        )
+        failed_credentials.start()
+        exits.push_async_callback(failed_credentials.stop)  # the last window's counts are written at shutdown
         yield Runtime(
             settings=settings,
             clock=stack.clock,
@@ -83,6 +100,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             audit=AuditService(stack.database, stack.clock),
             admin=AdminAuthenticator(settings.admin_token_values()),
             service_auth=ServiceAuthenticator(settings.service_token_values()),
+            failed_credentials=failed_credentials,
             usage=stack.usage,
             readiness_probes=dict(stack.probes),
         )

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hokusai_auth.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_VALIDATE_BODY_BYTES
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -76,6 +78,41 @@ class Settings(BaseSettings):
         description="seconds between polls for key changes made by other instances",
     )
     usage_flush_interval: float = Field(2.0, gt=0, le=60, validation_alias=_env("USAGE_FLUSH_INTERVAL"))
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        le=1024**3,
+        validation_alias=_env("MAX_BODY_BYTES"),
+        description="largest request body the JSON APIs accept (413 beyond)",
+    )
+    max_validate_body_bytes: int = Field(
+        DEFAULT_MAX_VALIDATE_BODY_BYTES,
+        ge=1024,
+        le=1024**3,
+        validation_alias=_env("MAX_VALIDATE_BODY_BYTES"),
+        description="largest body POST /api/v1/keys/validate accepts (413 beyond)",
+    )
+    auth_failure_burst: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        validation_alias=_env("AUTH_FAILURE_BURST"),
+        description="refused admin/service tokens a client address may send in a burst before 429",
+    )
+    auth_failure_per_hour: int = Field(
+        120,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("AUTH_FAILURE_PER_HOUR"),
+        description="refused admin/service tokens per hour a client address may send once its burst is spent",
+    )
+    auth_failure_window: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("AUTH_FAILURE_WINDOW"),
+        description="seconds of refused credentials from one address summed into one audit event",
+    )
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
 

@@ -26,9 +26,11 @@ async def test_rejected_admin_credentials_are_audited_without_the_credential(ser
         "/api/v1/keys",
         headers={"Authorization": "Bearer guessed-token-123", "User-Agent": "scanner/1.0", "X-Request-ID": "req-77"},
     )
+    assert await service.runtime.failed_credentials.flush() == 1  # written once per window, see security.md
     events = (await service.client.get("/api/v1/audit-logs?action=admin.auth_failed", headers=service.admin)).json()
     assert len(events) == 1
     event = events[0]
+    assert event["details"]["count"] == 1
     assert event["outcome"] == "failure"
     assert event["client_ip"] == "203.0.113.9"
     assert event["user_agent"] == "scanner/1.0"

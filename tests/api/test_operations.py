@@ -91,3 +91,45 @@ async def test_openapi_has_stable_operation_ids_and_docs_are_served(service: Ser
     docs = await service.client.get("/docs")
     assert docs.status_code == 200
     assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+
+
+async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is_down(
+    make_service: ServiceFactory, backend: str
+) -> None:
+    """The class: every operation in the OpenAPI document, with a good credential, while the database cannot be
+    reached: 503 + Retry-After (which the SDK retries), never a 500."""
+    import uuid
+
+    from hokusai_auth.keys import tokens
+
+    unreachable = (
+        "postgresql://postgres@127.0.0.1:1/nowhere" if backend == "postgresql" else "sqlite:////nonexistent/x.db"
+    )
+    svc = await make_service(unreachable)
+    key_id = str(uuid.uuid4())
+    bodies = {
+        "/api/v1/keys": {"name": "n", "service_id": "platform"},
+        "/api/v1/usage/{key_id}": {
+            "service_id": "platform",
+            "endpoint": "/x",
+            "status_code": 200,
+            "response_time_ms": 1,
+        },
+        "/api/v1/keys/{key_id}": {"name": "renamed"},
+        "/api/v1/keys/validate": {"api_key": tokens.generate("production")},
+    }
+    no_database = {"/health", "/metrics", "/openapi.json"}
+    for template, operations in svc.app.openapi()["paths"].items():
+        for method in operations:
+            path = template.replace("{key_id}", key_id)
+            body = bodies.get(template) if method in ("post", "patch") else None
+            response = await svc.client.request(method, path, json=body, headers=svc.admin)
+            if template in no_database:
+                assert response.status_code == 200, (method, path)
+                continue
+            assert response.status_code == 503, (method, path, response.status_code, response.text)
+            assert int(response.headers["retry-after"]) > 0, (method, path)
+            if template != "/ready":  # /ready answers the contract's {"status", "checks"} shape
+                assert response.json()["code"] == "service_unavailable"
+    wrong = await svc.client.get("/api/v1/keys", headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401, "refusing a wrong token needs no database"

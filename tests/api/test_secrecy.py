@@ -65,3 +65,27 @@ def test_log_formatter_masks_anything_key_shaped() -> None:
     line = JSONFormatter().format(record)
     assert key not in line
     assert key[:11] + "***" in line
+
+
+def test_log_lines_never_carry_url_query_strings_and_httpx_request_lines_are_off() -> None:
+    """The gateway once logged upstream URLs with their query strings (a ?session_token= appeared): httpx logs
+    every request at INFO. After logs.configure() it speaks only from WARNING, and any URL in any line loses its
+    query string."""
+    from hokusai_auth import logs
+    from hokusai_auth.logs import JSONFormatter
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)
+    try:
+        logs.configure("INFO")
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:], _, httpx_level = saved
+        root.setLevel(saved[1])
+        logging.getLogger("httpx").setLevel(httpx_level)
+    message = 'HTTP Request: GET http://mlflow:5000/api/2.0/mlflow/runs/get?session_token=s3cret&run_id=1 "200 OK"'
+    record = logging.makeLogRecord({"msg": message, "levelno": logging.WARNING, "levelname": "WARNING"})
+    line = JSONFormatter().format(record)
+    assert "s3cret" not in line
+    assert "http://mlflow:5000/api/2.0/mlflow/runs/get?<redacted>" in line

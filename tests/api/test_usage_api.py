@@ -59,6 +59,7 @@ async def test_refused_service_credentials_are_audited_without_the_token(svc: Se
     key_id = await new_key(svc)
     await post_usage(svc, key_id, headers={"Authorization": "Bearer guessed-service-token"})
     await post_usage(svc, key_id, headers={})  # nothing offered: nothing worth auditing
+    await svc.runtime.failed_credentials.flush()
     events = (await svc.client.get("/api/v1/audit-logs?action=service.auth_failed", headers=AS_ADMIN)).json()
     assert len(events) == 1
     assert events[0]["outcome"] == "failure"

@@ -42,8 +42,9 @@ POISONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "nul_idempotency_key": ({"idempotency_key": f"{SECRET}\x00"}, ("postgresql",)),
     "lone_surrogate_endpoint": ({"endpoint": f"/{SECRET}\ud800"}, ("sqlite", "postgresql")),
     "lone_surrogate_idempotency_key": ({"idempotency_key": f"{SECRET}\udfff"}, ("sqlite", "postgresql")),
-    "predictions_over_64_bits": ({"endpoint": f"/{SECRET}", "predictions_count": 2**63}, ("sqlite", "postgresql")),
 }
+# Only the combinations where the database really refuses the value: SQLite stores NUL, so it is no poison there.
+POISON_CASES = [(backend, name) for name, (_, refused_by) in sorted(POISONS.items()) for backend in refused_by]
 
 
 async def execute(database_url: str, sql: str) -> None:
@@ -62,14 +63,11 @@ async def totals(database: Database, key_id: uuid.UUID) -> tuple[int, int]:
     return found.requests, found.predictions
 
 
-def poison_for(backend: str, name: str) -> dict[str, Any]:
-    fields, refused_by = POISONS[name]
-    if backend not in refused_by:
-        pytest.skip(f"{backend} stores this value: not a poison there")
-    return {**GOOD, **fields}
+def poison_for(name: str) -> dict[str, Any]:
+    return {**GOOD, **POISONS[name][0]}
 
 
-@pytest.mark.parametrize("poison", sorted(POISONS))
+@pytest.mark.parametrize(("backend", "poison"), POISON_CASES)  # overrides the backend fixture's own parameters
 async def test_a_refused_record_is_set_aside_and_the_rest_lands(
     make_service: ServiceFactory,
     database_url: str,
@@ -80,7 +78,7 @@ async def test_a_refused_record_is_set_aside_and_the_rest_lands(
     svc = await start(make_service, database_url)
     usage = svc.runtime.usage
     bad_key, other_key = await new_key(svc), await new_key(svc)
-    bad = poison_for(backend, poison)
+    bad = poison_for(poison)
     # Good records of the same key and of another, with and without idempotency keys, around the poisoned one.
     await record_ok(svc, bad_key, predictions_count=1)
     await record_ok(svc, bad_key, predictions_count=2, idempotency_key="good-1")

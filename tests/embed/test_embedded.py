@@ -139,3 +139,16 @@ async def test_middleware_refuses_with_the_validate_endpoints_exact_answers(serv
 async def test_middleware_exempts_health_and_preflight(api_client: Any) -> None:
     assert (await api_client.get("/health")).status_code == 200
     assert (await api_client.options("/predict")).status_code != 401
+
+
+async def test_middleware_refuses_a_credential_given_twice_like_the_service(service: Service, api_client: Any) -> None:
+    key = (await service.create_key(service_id="prediction", scopes=["predict"]))["api_key"]
+    for headers, query in (
+        ([("authorization", f"Bearer {key}"), ("authorization", "Bearer other")], ""),
+        ([("x-api-key", key), ("x-api-key", key)], ""),
+        ([], f"?api_key={key}&API_KEY={key}"),
+    ):
+        response = await api_client.post("/predict" + query, headers=headers)
+        assert response.status_code == 400
+        assert response.json()["code"] == "duplicate_credential"
+        assert key not in response.text

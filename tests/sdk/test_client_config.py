@@ -101,3 +101,14 @@ def test_setup_can_ask_the_service(live_service: LiveService, sdk_env: Path) -> 
 def test_urls_must_be_http(sdk_env: Path) -> None:
     with pytest.raises(ConfigurationError, match="not an http"):
         resolve(auth_service_url="ftp://example")
+
+
+def test_secrets_stay_out_of_every_client_repr(sdk_env: Path) -> None:
+    from hokusai.client import AsyncAuthClient, AuthClient
+
+    for client_type in (AuthClient, AsyncAuthClient):
+        client = client_type("http://127.0.0.1:1", admin_token="admin-secret-1", service_token="svc-2")
+        for shown in (repr(client), repr(client.credentials), str(client.credentials), repr(vars(client))):
+            assert "admin-secret-1" not in shown
+            assert "svc-2" not in shown
+        assert repr(client.credentials) == "Credentials(admin_token=<set>, service_token=<set>)"

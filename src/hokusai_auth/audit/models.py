@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hokusai_auth.db.base import Base
 from hokusai_auth.db.types import PortableJSON, UTCDateTime
+from hokusai_auth.limits import ACTOR_MAX, CLIENT_IP_MAX, REQUEST_ID_MAX, USER_AGENT_MAX
 
 
 class AuditEvent(Base):
@@ -22,13 +23,13 @@ class AuditEvent(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(255), index=True)
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     target_type: Mapped[str | None] = mapped_column(String(32), default=None)
     target_id: Mapped[str | None] = mapped_column(String(64), default=None)
     organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True, default=None)
-    client_ip: Mapped[str | None] = mapped_column(String(45), default=None)
-    user_agent: Mapped[str | None] = mapped_column(String(512), default=None)
-    request_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    client_ip: Mapped[str | None] = mapped_column(String(CLIENT_IP_MAX), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX), default=None)
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX), default=None)
     details: Mapped[dict[str, Any] | None] = mapped_column(PortableJSON, default=None)

@@ -11,13 +11,11 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from hokusai_auth import times
-from hokusai_auth.audit import recorder
 from hokusai_auth.audit.models import AuditEvent
 from hokusai_auth.audit.schemas import AuditEventOut
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import invalid_field
-from hokusai_auth.web.context import RequestContext
 
 
 @dataclass(frozen=True)
@@ -53,15 +51,6 @@ class AuditService:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._db = database
         self._clock = clock
-
-    async def record_rejected_admin(self, ctx: RequestContext) -> None:
-        async with self._db.writer.begin() as session:
-            recorder.record(session, ctx, action="admin.auth_failed", outcome="failure", at=self._clock.now())
-
-    async def record_rejected_service(self, ctx: RequestContext) -> None:
-        """A bearer token refused where a service credential (a service token or the admin token) was asked for."""
-        async with self._db.writer.begin() as session:
-            recorder.record(session, ctx, action="service.auth_failed", outcome="failure", at=self._clock.now())
 
     async def list(self, flt: AuditFilter, limit: int, cursor: str | None) -> AuditPage:
         for name, moment in (("since", flt.since), ("until", flt.until)):

@@ -15,6 +15,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CONNECT_TIMEOUT_S = 5.0
+POOL_TIMEOUT_S = 10.0
+STATEMENT_TIMEOUT_S = 30.0
 _BEGIN_OPTION = "hokusai_sqlite_begin"
 
 
@@ -30,12 +33,24 @@ def async_url(database_url: str) -> URL:
 
 
 def create_engine(database_url: str, *, pool_size: int = 10, sqlite_foreign_keys: bool = True) -> AsyncEngine:
+    """``hide_parameters``: SQLAlchemy puts a failed statement's parameters into its error text, which reaches
+    logs; parameters here include lookup digests, bcrypt hashes and usage records."""
     url = async_url(database_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
         _configure_sqlite(engine, foreign_keys=sqlite_foreign_keys)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # Bounded waits: a database that hangs (rather than refusing) must turn into a 503 in seconds, not hold a
+    # request for asyncpg's default 60 s connect timeout or for ever on a statement.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_S,
+        hide_parameters=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "command_timeout": STATEMENT_TIMEOUT_S},
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:

@@ -10,39 +10,18 @@ reach the app with ``request.state.hokusai`` (an AuthenticatedKey) and leave wit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any
-from urllib.parse import parse_qsl
 
 from hokusai_auth.embed.validator import AuthenticatedKey, EmbeddedValidator
 from hokusai_auth.settings import Settings
-from hokusai_auth.validation.extract import first_key
 from hokusai_auth.validation.responses import render, verdict_headers
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.web.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 from hokusai_auth.web.client_ip import client_ip
+from hokusai_auth.web.credentials import duplicated_place, find_key
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ScopeRule = str | Callable[[Scope], str | None] | None
-
-
-def key_from_scope(scope: Scope) -> str | None:
-    """The key from the headers or the query string, with the validate endpoint's precedence."""
-    authorization = x_api_key = None
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            authorization = value.decode("latin-1")
-        elif name == b"x-api-key":
-            x_api_key = value.decode("latin-1")
-    query_key = None
-    if scope.get("query_string"):
-        query_key = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("api_key")
-    key, _ = first_key((x_api_key, query_key), authorization)
-    return key
 
 
 class HokusaiAuthMiddleware:
@@ -74,6 +53,10 @@ class HokusaiAuthMiddleware:
         if self.validator is None:
             raise RuntimeError("HokusaiAuthMiddleware was not started: run the app with its lifespan")
 
+        duplicated = duplicated_place(scope)
+        if duplicated is not None:  # the same rule as the service and the gateway: never guess which copy counts
+            await send_json(send, 400, {"detail": f"{duplicated} given more than once", "code": "duplicate_credential"})
+            return
         stack = self.validator.stack
         rule = self.required_scope
         check = CheckRequest(
@@ -81,20 +64,10 @@ class HokusaiAuthMiddleware:
             required_scope=rule(scope) if callable(rule) else rule,
             client_ip=client_ip(scope, stack.settings.trusted_proxies),
         )
-        verdict = await stack.validator.validate(key_from_scope(scope), check)
+        verdict = await stack.validator.validate(find_key(scope), check)
         if not verdict.valid:
             status, body, headers = render(verdict)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        *((k.encode(), v.encode()) for k, v in headers),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, status, body, [(k.encode(), v.encode()) for k, v in headers])
             return
 
         scope.setdefault("state", {})["hokusai"] = AuthenticatedKey.of(verdict)

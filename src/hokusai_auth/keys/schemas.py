@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from hokusai.services import canonical_service, describe_services
+from hokusai_auth.request_model import RequestModel
 from hokusai_auth.times import BOUNDS_TEXT, AwareTime
 
 Environment = Literal["production", "test", "development"]
@@ -31,7 +32,8 @@ MAX_ALLOWED_IPS = 100
 def _service(value: str) -> str:
     canonical = canonical_service(value)
     if canonical is None:
-        raise ValueError(f"unknown service id '{value}'; valid service ids: {describe_services()}")
+        # Never quote the refused value: a 422 body must not echo input (it may be a key pasted in error).
+        raise ValueError(f"unknown service id; valid service ids: {describe_services()}")
     return canonical
 
 
@@ -39,7 +41,7 @@ def _network(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))
     except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4/IPv6 address or CIDR range") from None
+        raise ValueError("not an IPv4/IPv6 address or CIDR range") from None
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -60,7 +62,7 @@ Burst = Annotated[StrictInt, Field(ge=1, le=100_000)]
 MonthlyLimit = Annotated[StrictInt, Field(ge=0, le=10**12)]
 
 
-class CreateKeyRequest(BaseModel):
+class CreateKeyRequest(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Name
@@ -84,7 +86,7 @@ class CreateKeyRequest(BaseModel):
         return burst
 
 
-class UpdateKeyRequest(BaseModel):
+class UpdateKeyRequest(RequestModel):
     """Only the fields present change; ``null`` clears a field that may be null (burst, limits, allowlist)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -109,7 +111,7 @@ class UpdateKeyRequest(BaseModel):
         return value
 
 
-class RotateKeyRequest(BaseModel):
+class RotateKeyRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     grace_period_seconds: Annotated[StrictInt, Field(ge=0, le=604_800)] = Field(

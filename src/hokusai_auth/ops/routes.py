@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from hokusai_auth.deps import RuntimeDep
+from hokusai_auth.errors import RETRY_AFTER_UNAVAILABLE_S
 
 router = APIRouter(tags=["operations"])
 READY_TIMEOUT_S = 2.0
@@ -33,7 +34,9 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ready" if required_ok else "not ready", "checks": checks}
     if degraded:
         body["degraded"] = degraded
-    return JSONResponse(body, status_code=200 if required_ok else 503)
+    if required_ok:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)})
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)

@@ -6,20 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from starlette.requests import Request
-
-BEARER = "bearer"
-
-
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != BEARER or not value.strip():
-        return None
-    return value.strip()
-
 
 class AdminAuthenticator:
     def __init__(self, tokens: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from hokusai_auth.keys.schemas import BillingPlan, ServiceId
+from hokusai_auth.request_model import RequestModel
 from hokusai_auth.usage.models import ENDPOINT_MAX, IDEMPOTENCY_KEY_MAX
 
 MAX_RESPONSE_TIME_MS = 86_400_000  # a day
@@ -17,7 +18,7 @@ MAX_PREDICTIONS = 1_000_000_000
 MAX_COMPUTE_MS = 10**12
 
 
-class UsageRecordIn(BaseModel):
+class UsageRecordIn(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     service_id: ServiceId

@@ -20,6 +20,9 @@ from hokusai_auth.usage.flush import UsageFlusher
 from hokusai_auth.usage.known_keys import KnownKeys
 from hokusai_auth.usage.models import ENDPOINT_MAX, IDEMPOTENCY_KEY_MAX
 from hokusai_auth.usage.schemas import (
+    MAX_COMPUTE_MS,
+    MAX_PREDICTIONS,
+    MAX_RESPONSE_TIME_MS,
     BillingInfo,
     CurrentUsage,
     EndpointCount,
@@ -74,8 +77,14 @@ class UsageService:
             raise ValueError(f"endpoint must be 1 to {ENDPOINT_MAX} characters")
         if not 100 <= status_code <= 599:
             raise ValueError("status_code must be 100 to 599")
-        if min(response_time_ms, predictions_count, compute_ms) < 0:
-            raise ValueError("response_time_ms, predictions_count and compute_ms must not be negative")
+        # The same ranges as the HTTP schema: an in-process caller must not be able to store what HTTP refuses.
+        for name, value, ceiling in (
+            ("response_time_ms", response_time_ms, MAX_RESPONSE_TIME_MS),
+            ("predictions_count", predictions_count, MAX_PREDICTIONS),
+            ("compute_ms", compute_ms, MAX_COMPUTE_MS),
+        ):
+            if not 0 <= value <= ceiling:
+                raise ValueError(f"{name} must be 0 to {ceiling}")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
             raise ValueError(f"idempotency_key must be 1 to {IDEMPOTENCY_KEY_MAX} characters")
         return self.buffer.add(

@@ -6,26 +6,23 @@ documents the endpoint in OpenAPI), so both answer byte for byte alike.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from typing import Any
-from urllib.parse import parse_qsl
-
 import orjson
 from pydantic import ValidationError
 
 from hokusai_auth.errors import schema_error_body
 from hokusai_auth.runtime import Runtime
-from hokusai_auth.validation.extract import first_key
 from hokusai_auth.validation.responses import render
 from hokusai_auth.validation.schemas import ValidateRequest
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.client_ip import client_ip
+from hokusai_auth.web.credentials import find_key
 
 Answer = tuple[int, bytes, list[tuple[str, str]]]
 _EMPTY = ValidateRequest()
 
 
-async def answer(runtime: Runtime, scope: MutableMapping[str, Any], raw_body: bytes) -> Answer:
+async def answer(runtime: Runtime, scope: Scope, raw_body: bytes) -> Answer:
     body = _EMPTY
     if raw_body.strip():
         try:
@@ -33,17 +30,6 @@ async def answer(runtime: Runtime, scope: MutableMapping[str, Any], raw_body: by
         except ValidationError as exc:
             errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_input=False)]
             return 422, orjson.dumps(schema_error_body(errors)), []
-
-    authorization = x_api_key = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization = value.decode("latin-1")
-        elif name == b"x-api-key":
-            x_api_key = value.decode("latin-1")
-    query_key = None
-    if scope.get("query_string"):
-        query_key = dict(parse_qsl(scope["query_string"].decode("latin-1"))).get("api_key")
-    key, _ = first_key((x_api_key, body.api_key, query_key), authorization)
 
     check = CheckRequest(
         service_id=body.service_id,
@@ -53,4 +39,4 @@ async def answer(runtime: Runtime, scope: MutableMapping[str, Any], raw_body: by
         cost=body.cost,
         any_scope=tuple(body.any_scope or ()),
     )
-    return render(await runtime.validator.validate(key, check))
+    return render(await runtime.validator.validate(find_key(scope, body_key=body.api_key), check))

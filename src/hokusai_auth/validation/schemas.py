@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, field_validator
 
+from hokusai_auth.request_model import RequestModel
+
 ENVIRONMENT_ALIASES = {"live": "production", "prod": "production", "dev": "development"}
 
 
-class ValidateRequest(BaseModel):
+class ValidateRequest(RequestModel):
     """Unknown fields are ignored here (unlike key management): integrations send what they send."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)

@@ -97,7 +97,8 @@ class KeyState:
         if request.service_id is not None:
             asked = canonical_service(request.service_id)
             if asked != self.service_id:
-                what = f"service '{asked}'" if asked else f"'{request.service_id}', which is not a service id"
+                # Only a known service id is named back; anything else the caller sent is never echoed.
+                what = f"service '{asked}'" if asked else "the service id given, which is not a service id"
                 return reject(
                     Code.WRONG_SERVICE,
                     f"Key is for service '{self.service_id}', not {what}. Valid service ids: {describe_services()}",

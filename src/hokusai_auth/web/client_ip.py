@@ -22,8 +22,10 @@ def parse_ip(value: str | None) -> IPAddress | None:
 @functools.lru_cache(maxsize=4096)
 def _parse(value: str) -> IPAddress | None:
     # Cached: the same peers (load balancers, sidecars) call again and again, and parsing costs microseconds.
+    # A zone id (fe80::1%eth0) names an interface of the machine that wrote it: meaningless here, unbounded in
+    # length, and never part of an allowlist match. The address is kept without it.
     try:
-        return ipaddress.ip_address(value)
+        return ipaddress.ip_address(value.partition("%")[0])
     except ValueError:
         return None
 

@@ -1,4 +1,7 @@
-"""What an audit record needs to know about the request that caused it."""
+"""What an audit record needs to know about the request that caused it.
+
+Every value here comes from the client and ends up in a column, so each is cut to the column's size (defined
+once in limits.py): a long User-Agent is recorded shortened rather than failing the change it describes."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from hokusai_auth.limits import USER_AGENT_MAX
+from hokusai_auth.web.asgi import Scope, header
 from hokusai_auth.web.client_ip import IPNetwork, client_ip
 
 
@@ -17,12 +22,16 @@ class RequestContext:
     request_id: str | None
 
     @classmethod
-    def of(cls, request: Request, actor: str, proxies: tuple[IPNetwork, ...]) -> RequestContext:
-        address = client_ip(request.scope, proxies)
-        agent = request.headers.get("user-agent")
+    def from_scope(cls, scope: Scope, actor: str, proxies: tuple[IPNetwork, ...]) -> RequestContext:
+        address = client_ip(scope, proxies)
+        agent = header(scope, b"user-agent")
         return cls(
             actor=actor,
             client_ip=str(address) if address else None,
-            user_agent=agent[:512] if agent else None,
-            request_id=request.scope.get("hokusai.request_id"),
+            user_agent=agent[:USER_AGENT_MAX] if agent else None,
+            request_id=scope.get("hokusai.request_id"),  # the envelope only admits ids that fit their column
         )
+
+    @classmethod
+    def of(cls, request: Request, actor: str, proxies: tuple[IPNetwork, ...]) -> RequestContext:
+        return cls.from_scope(request.scope, actor, proxies)

@@ -1,8 +1,12 @@
-"""The envelope every response goes out in: request id, security headers, one JSON access-log line, metrics.
+"""The envelope every request comes in and every response goes out in, for the service and the gateway alike:
+the request checks (web/request_checks.py), the body limit, the request id, security headers, metrics and one
+JSON access-log line.
 
 One pure-ASGI layer rather than several: it runs on every request, including the validation hot path, and each
 extra middleware layer costs a coroutine and a wrapper around ``send``.
 The access log records the path without its query string: ``?api_key=`` is one of the places a key may travel.
+Responses the gateway relays from an upstream (``scope["hokusai.proxied"]``) keep the upstream's own headers:
+a CSP of ``default-src 'none'`` would break MLflow's UI.
 """
 
 from __future__ import annotations
@@ -12,20 +16,25 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
+from hokusai_auth.limits import REQUEST_ID_MAX
 from hokusai_auth.ops.metrics import Metrics
+from hokusai_auth.web.asgi import (
+    ASGIApp,
+    BodyMeter,
+    BodyTooLarge,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    declared_length,
+    send_json,
+)
 from hokusai_auth.web.client_ip import IPNetwork, client_ip, forwarded_proto
+from hokusai_auth.web.request_checks import Refusal, check_request
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-access_log = logging.getLogger("hokusai_auth.access")
-_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,%d}$" % REQUEST_ID_MAX)
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -52,14 +61,27 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):010x}"
 
 
+def _no_limit(_scope: Scope) -> int | None:
+    return None
+
+
 class EnvelopeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, metrics: Metrics, trusted_proxies: tuple[IPNetwork, ...], access_log_enabled: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        trusted_proxies: tuple[IPNetwork, ...],
+        access_log_enabled: bool = True,
+        body_limit: Callable[[Scope], int | None] = _no_limit,
+        logger_name: str = "hokusai_auth.access",
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.proxies = trusted_proxies
         self.log_enabled = access_log_enabled
+        self.body_limit = body_limit  # bytes a request to this scope may send; None: no ceiling (proxied uploads)
+        self.access_log = logging.getLogger(logger_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,30 +93,45 @@ class EnvelopeMiddleware:
         path: str = scope["path"]
         tls = forwarded_proto(scope, self.proxies) == "https"
         csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
-        status_holder = [500]
+        status_holder = [500, 0]  # status sent, and whether the response has started
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
+                status_holder[0], status_holder[1] = message["status"], 1
                 headers = list(message.get("headers", ()))
-                headers.extend(SECURITY_HEADERS)
-                headers.append((b"content-security-policy", csp))
+                if not scope.get("hokusai.proxied"):
+                    headers.extend(SECURITY_HEADERS)
+                    headers.append((b"content-security-policy", csp))
+                    if tls:
+                        headers.append(HSTS)
                 headers.append((b"x-request-id", request_id.encode()))
-                if tls:
-                    headers.append(HSTS)
                 message["headers"] = headers
             await send(message)
 
+        refusal = check_request(scope)
+        limit = self.body_limit(scope)
+        if refusal is None and limit is not None:
+            declared = declared_length(scope)
+            if declared is not None and declared > limit:
+                refusal = Refusal(413, "payload_too_large", BodyTooLarge(limit).detail)
+            receive = BodyMeter(receive, limit)
         try:
-            await self.app(scope, receive, send_wrapper)
+            if refusal is not None:
+                await send_json(send_wrapper, refusal.status, refusal.body())
+            else:
+                await self.app(scope, receive, send_wrapper)
+        except BodyTooLarge as exc:  # raised by BodyMeter through a layer that does not handle it itself
+            if status_holder[1]:
+                raise
+            await send_json(send_wrapper, 413, {"detail": exc.detail, "code": "payload_too_large"})
         finally:
             elapsed = time.perf_counter() - started
             template = scope.get("hokusai.route") or getattr(scope.get("route"), "path", None) or "<unmatched>"
             status = status_holder[0]
             self.metrics.observe(scope["method"], template, status, elapsed)
-            if self.log_enabled and access_log.isEnabledFor(logging.INFO):
+            if self.log_enabled and self.access_log.isEnabledFor(logging.INFO):
                 address = client_ip(scope, self.proxies)
-                access_log.info(
+                self.access_log.info(
                     "request",
                     extra={
                         "request_id": request_id,
