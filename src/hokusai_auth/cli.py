@@ -72,6 +72,8 @@ def serve(
     """Run the service. With no configuration: SQLite and generated secrets in the data directory."""
     import uvicorn
 
+    from hokusai_auth.web.server import GuardedHttpToolsProtocol
+
     settings, first = _load_settings()
     logs.configure(settings.log_level)
     if migrate:
@@ -89,6 +91,7 @@ def serve(
         server_header=False,
         proxy_headers=False,  # client addresses are resolved against TRUSTED_PROXIES by the app itself
         timeout_graceful_shutdown=10,
+        http=GuardedHttpToolsProtocol,  # limits on slow and oversized requests (web/server.py)
     )
 
 
@@ -102,6 +105,10 @@ def gateway(
         str | None, typer.Option(help="validate over HTTP at this auth service (default: in-process, same database)")
     ] = None,
     mlflow_static_prefix: Annotated[str, typer.Option(help="the --static-prefix MLflow runs with, if any")] = "",
+    prediction_route: Annotated[
+        list[str] | None,
+        typer.Option(help="prediction API route template for usage labels, e.g. /models/{model}/predict (repeatable)"),
+    ] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8080,
     workers: Annotated[int, typer.Option(help="worker processes", min=1)] = 1,
@@ -119,7 +126,8 @@ def gateway(
 
     import uvicorn
 
-    from hokusai_auth.gateway.config import GatewayConfig
+    from hokusai_auth.gateway.config import GatewayConfig, parse_prediction_routes
+    from hokusai_auth.web.server import GuardedHttpToolsProtocol
 
     try:
         config = GatewayConfig(
@@ -127,6 +135,11 @@ def gateway(
             prediction_upstream=prediction_upstream,
             auth_service_url=auth_service_url,
             mlflow_static_prefix=mlflow_static_prefix.rstrip("/"),
+            prediction_routes=(
+                tuple(prediction_route)
+                if prediction_route
+                else parse_prediction_routes(os.environ.get("HOKUSAI_GATEWAY_PREDICTION_ROUTES"))
+            ),
             upstream_timeout=upstream_timeout,
             auth_cache_ttl=auth_cache_ttl,
         )
@@ -153,6 +166,7 @@ def gateway(
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=30,
+        http=GuardedHttpToolsProtocol,
     )
 
 
