@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 import orjson
@@ -21,27 +21,26 @@ import redis.asyncio as aioredis
 from hokusai_auth import bootstrap
 from hokusai_auth.cluster.subscription import Subscription
 from hokusai_auth.gateway.config import GatewayConfig, service_settings
-from hokusai_auth.gateway.credentials import find_key, strip_query_key, upstream_headers
+from hokusai_auth.gateway.credentials import upstream_headers
 from hokusai_auth.gateway.forward import Forwarder
 from hokusai_auth.gateway.local_auth import LocalAuthenticator
 from hokusai_auth.gateway.outcome import Outcome
 from hokusai_auth.gateway.remote_auth import RemoteAuthenticator
-from hokusai_auth.gateway.routing import RoutingTable, Target
+from hokusai_auth.gateway.routing import InvalidPath, RoutingTable, Target, encode, normalize
 from hokusai_auth.gateway.scopes import needed_scopes
-from hokusai_auth.gateway.usage import LocalUsage, RemoteUsage, UsageSink
+from hokusai_auth.gateway.usage import EndpointLabels, LocalUsage, RemoteUsage, UsageSink
+from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.settings import Settings
 from hokusai_auth.validation.stack import open_validation
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.web.asgi import Receive, Scope, Send, header, send_json
 from hokusai_auth.web.client_ip import client_ip, forwarded_proto
-from hokusai_auth.web.middleware import SECURITY_HEADERS, new_request_id
+from hokusai_auth.web.credentials import find_key, without_credentials
+from hokusai_auth.web.middleware import EnvelopeMiddleware
 
 NOT_FOUND = {"detail": "Not Found", "code": "not_found", "message": "Hokusai gateway: no upstream serves this path"}
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+INVALID_PATH = {"detail": "Paths with '.' or '..' segments are not accepted", "code": "invalid_path"}
 logger = logging.getLogger("hokusai_auth.gateway")
-access_log = logging.getLogger("hokusai_auth.gateway.access")
 
 
 class Authenticator(Protocol):
@@ -71,14 +70,25 @@ class GatewayApp:
         auth_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
-        self._settings = settings
+        self._settings = settings or service_settings()
         self._auth_transport = auth_transport
         self.routes = RoutingTable(
             mlflow=bool(config.mlflow_upstream),
             prediction=bool(config.prediction_upstream),
             mlflow_static_prefix=config.mlflow_static_prefix,
         )
+        self.labels = EndpointLabels(config.prediction_routes)
         self.running: _Running | None = None
+        self.metrics = Metrics()
+        # The same envelope as the auth service: request checks, request id, security headers on the gateway's
+        # own answers, metrics and the access log. No body limit: uploads stream through to the upstream.
+        self._enveloped = EnvelopeMiddleware(
+            self._handle,
+            metrics=self.metrics,
+            trusted_proxies=self._settings.trusted_proxies,
+            access_log_enabled=self._settings.access_log,
+            logger_name="hokusai_auth.gateway.access",
+        )
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
@@ -104,14 +114,14 @@ class GatewayApp:
             raise
 
     async def _start_local(self, exits: AsyncExitStack, forwarder: Forwarder) -> _Running:
-        settings, _ = bootstrap.prepare(self._settings or service_settings())
+        settings, _ = bootstrap.prepare(self._settings)
         stack = await exits.enter_async_context(open_validation(settings))
         return _Running(
             settings, forwarder, LocalAuthenticator(stack), LocalUsage(stack.usage), stack.database_ok, exits
         )
 
     async def _start_remote(self, exits: AsyncExitStack, forwarder: Forwarder, url: str) -> _Running:
-        settings = self._settings or service_settings()
+        settings = self._settings
         remote = RemoteAuthenticator(url, cache_ttl=self.config.auth_cache_ttl, transport=self._auth_transport)
         remote.start()
         exits.push_async_callback(remote.close)
@@ -152,37 +162,45 @@ class GatewayApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        started = time.perf_counter()
-        path: str = scope["path"]
-        status = 500
-        request_id = _header(scope, b"x-request-id") or new_request_id()
-        try:
-            if path == "/health":
-                status = await _json(send, 200, {"status": "ok"})
-            elif path == "/ready":
-                ok = self.running is not None and await self.running.ready()
-                body = {"status": "ready" if ok else "not ready", "checks": {"auth": ok}}
-                status = await _json(send, 200 if ok else 503, body)
-            else:
-                target = self.routes.resolve(path)
-                if target is None:
-                    status = await _json(send, 404, NOT_FOUND)
-                else:
-                    status = await self._proxy(scope, receive, send, target, request_id)
-        finally:
-            access_log.info(
-                "request",
-                extra={"request_id": request_id, "method": scope["method"], "path": path, "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 3)},
-            )  # fmt: skip
+        elif scope["type"] == "http":
+            await self._enveloped(scope, receive, send)
 
-    async def _proxy(self, scope: Scope, receive: Receive, send: Send, target: Target, request_id: str) -> int:
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path == "/health":
+            scope["hokusai.route"] = path
+            await send_json(send, 200, {"status": "ok"})
+            return
+        if path == "/ready":
+            scope["hokusai.route"] = path
+            ok = self.running is not None and await self.running.ready()
+            body = {"status": "ready" if ok else "not ready", "checks": {"auth": ok}}
+            await send_json(send, 200 if ok else 503, body)
+            return
+        if path == "/metrics":
+            scope["hokusai.route"] = path
+            payload = self.metrics.render()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": payload})
+            return
+        try:
+            raw_path = normalize(scope.get("raw_path") or encode(path))
+        except InvalidPath:
+            await send_json(send, 400, INVALID_PATH)
+            return
+        target = self.routes.resolve(raw_path)
+        if target is None:
+            await send_json(send, 404, NOT_FOUND)
+            return
+        await self._proxy(scope, receive, send, target)
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send, target: Target) -> None:
         running = self.running
         if running is None:
             raise RuntimeError("the gateway was not started: run it with its ASGI lifespan")
+        label = self.labels(target.upstream, target.route_path)
+        scope["hokusai.route"] = f"{target.upstream}:{label}"  # bounded: metrics and logs name routes, not paths
         proxies = running.settings.trusted_proxies
         address = client_ip(scope, proxies)
         headers = upstream_headers(scope["headers"])
@@ -190,28 +208,27 @@ class GatewayApp:
             (b"host", running.forwarder.host_of(target.upstream)),
             (b"x-forwarded-for", str(address).encode() if address else b"unknown"),
             (b"x-forwarded-proto", forwarded_proto(scope, proxies).encode()),
-            (b"x-request-id", request_id.encode()),
+            (b"x-request-id", scope["hokusai.request_id"].encode()),
         ]
-        original_host = _header(scope, b"host")
+        original_host = header(scope, b"host")
         if original_host:
-            headers.append((b"x-forwarded-host", original_host.encode()))
-        query = strip_query_key(scope.get("query_string", b""))
+            headers.append((b"x-forwarded-host", original_host.encode("latin-1")))
+        query = without_credentials(scope.get("query_string", b""))
         if scope["method"] == "OPTIONS" or target.open:
-            return await running.forwarder.forward(scope, receive, send, target, headers, query)
+            scope["hokusai.proxied"] = True
+            await running.forwarder.forward(scope, receive, send, target, headers, query)
+            return
 
-        key = find_key(scope["headers"], scope.get("query_string", b""))
         check = CheckRequest(
             service_id=target.service_id,
-            any_scope=needed_scopes(target.upstream, scope["method"], target.path),
+            any_scope=needed_scopes(target.upstream, scope["method"], target.route_path),
             client_ip=address,
         )
-        outcome = await running.auth.authenticate(key, check)
+        outcome = await running.auth.authenticate(find_key(scope, basic=True), check)
         if not outcome.allowed:
             status, refusal_headers, body = outcome.refusal(basic_realm=target.upstream == "mlflow")
-            own_headers = [*refusal_headers, *SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
-            await send({"type": "http.response.start", "status": status, "headers": own_headers})
-            await send({"type": "http.response.body", "body": body})
-            return status
+            await send_json(send, status, body, refusal_headers)
+            return
 
         if outcome.key_id is None or outcome.user_id is None:
             raise RuntimeError("an allowed outcome names its key and user")
@@ -219,14 +236,12 @@ class GatewayApp:
             (b"x-hokusai-user-id", outcome.user_id.encode()),
             (b"x-hokusai-api-key-id", outcome.key_id.encode()),
         ]
+        scope["hokusai.proxied"] = True
         started = time.perf_counter()
         status = await running.forwarder.forward(scope, receive, send, target, headers, query)
         if running.usage is not None:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            running.usage.record(
-                outcome.key_id, target.service_id, target.path, status if status >= 100 else 499, elapsed_ms
-            )
-        return status
+            running.usage.record(outcome.key_id, target.service_id, label, status if status >= 100 else 499, elapsed_ms)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -243,20 +258,3 @@ class GatewayApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
-
-
-async def _json(send: Send, status: int, body: dict[str, Any]) -> int:
-    payload = orjson.dumps(body)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                            *SECURITY_HEADERS]})  # fmt: skip
-    await send({"type": "http.response.body", "body": payload})
-    return status

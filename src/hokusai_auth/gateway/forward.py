@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import orjson
 
 from hokusai_auth.gateway.credentials import HOP_BY_HOP
 from hokusai_auth.gateway.routing import Target
+from hokusai_auth.web.asgi import ClientGone, Receive, Scope, Send, declared_length, header_values, send_json
 
 logger = logging.getLogger("hokusai_auth.gateway.forward")
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 CHUNK = 64 * 1024
-
-
-class ClientGone(Exception):
-    """The client disconnected while its body was being read."""
 
 
 class Forwarder:
@@ -50,13 +43,13 @@ class Forwarder:
         return self.upstreams[upstream].netloc
 
     async def forward(
-        self, scope: Message, receive: Receive, send: Send, target: Target,
+        self, scope: Scope, receive: Receive, send: Send, target: Target,
         headers: list[tuple[bytes, bytes]], query: bytes,
     ) -> int:  # fmt: skip
         """Proxy one request; the status sent to the client."""
         base = self.upstreams[target.upstream]
-        raw_path = target.upstream_raw_path(scope.get("raw_path") or scope["path"].encode())
-        url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + raw_path + (b"?" + query if query else b""))
+        path = base.raw_path.rstrip(b"/") + target.raw_path
+        url = base.copy_with(raw_path=path + (b"?" + query if query else b""))
         content, length = await _request_body(scope, receive)
         if length is not None:
             headers = [*headers, (b"content-length", str(length).encode())]
@@ -86,15 +79,10 @@ class Forwarder:
         return response.status_code
 
 
-async def _request_body(scope: Message, receive: Receive) -> tuple[Any, int | None]:
+async def _request_body(scope: Scope, receive: Receive) -> tuple[Any, int | None]:
     """(content for httpx, the Content-Length to send or None for no body)."""
-    declared = None
-    chunked = False
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            declared = int(value)
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
+    declared = declared_length(scope)
+    chunked = any(b"chunked" in value.lower() for value in header_values(scope, b"transfer-encoding"))
     if declared is not None and not chunked:
         return _stream(receive), declared
     if not chunked:
@@ -132,15 +120,5 @@ async def _replay(spool: Any) -> AsyncIterator[bytes]:
 
 async def _error(send: Send, status: int, message: str, code: str) -> int:
     error_code = {502: "BAD_GATEWAY", 504: "DEADLINE_EXCEEDED"}[status]
-    body = orjson.dumps(
-        {"detail": message, "code": code, "error_code": error_code, "message": f"Hokusai gateway: {message}"}
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-    return status
+    body = {"detail": message, "code": code, "error_code": error_code, "message": f"Hokusai gateway: {message}"}
+    return await send_json(send, status, body)

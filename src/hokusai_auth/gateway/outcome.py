@@ -63,8 +63,7 @@ class Outcome:
             "error_code": MLFLOW_ERROR_CODE.get(status, "INTERNAL_ERROR"),
             "message": f"Hokusai gateway: {message}",
         }
-        headers = [(b"content-type", b"application/json")]
-        headers += [(name.encode(), value.encode()) for name, value in self.rate_headers]
+        headers = [(name.encode(), value.encode()) for name, value in self.rate_headers]
         if self.retry_after is not None:
             headers.append((b"retry-after", str(self.retry_after).encode()))
         if status == 401 and basic_realm:  # lets a browser (MLflow UI) ask for the key as a password
