@@ -13,16 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from hokusai_auth.app import create_app
 from hokusai_auth.clock import FrozenClock
-from hokusai_auth.db.engine import create_engine
 from tests.api.usage_helpers import (
     AS_SERVICE,
     MID_JANUARY,
     SERVICE_TOKEN,
     billing,
+    execute,
     new_key,
     post_usage,
     record_ok,
@@ -35,15 +34,6 @@ from tests.conftest import Service, ServiceFactory, make_settings
 @pytest.fixture
 async def svc(make_service: ServiceFactory, database_url: str) -> Service:
     return await start(make_service, database_url)
-
-
-async def execute(database_url: str, sql: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 async def aggregate_day(svc: Service, day: str) -> dict[str, Any]:

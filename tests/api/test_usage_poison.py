@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from hokusai_auth.clock import FrozenClock
-from hokusai_auth.db.engine import Database, create_engine, open_database
+from hokusai_auth.db.engine import Database, open_database
 from hokusai_auth.usage import repository
 from hokusai_auth.usage.flush import is_data_error
 from hokusai_auth.usage.service import UsageService
-from tests.api.usage_helpers import AS_SERVICE, MID_JANUARY, new_key, record_ok, start, stats
+from tests.api.usage_helpers import AS_SERVICE, MID_JANUARY, execute, new_key, record_ok, start, stats
 from tests.conftest import Service, ServiceFactory, free_port
 
 JANUARY = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
@@ -45,15 +44,6 @@ POISONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
 }
 # Only the combinations where the database really refuses the value: SQLite stores NUL, so it is no poison there.
 POISON_CASES = [(backend, name) for name, (_, refused_by) in sorted(POISONS.items()) for backend in refused_by]
-
-
-async def execute(database_url: str, sql: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 async def totals(database: Database, key_id: uuid.UUID) -> tuple[int, int]:

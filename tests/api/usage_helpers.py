@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
 from hokusai_auth.clock import FrozenClock
+from hokusai_auth.db.engine import create_engine
 from tests.conftest import ADMIN_TOKEN, Service, ServiceFactory
 
 SERVICE_TOKEN = "test-service-token-" + "s" * 30
@@ -52,3 +54,13 @@ async def billing(svc: Service, key_id: str) -> dict[str, Any]:
 
 async def new_key(svc: Service, **fields: Any) -> str:
     return str((await svc.create_key(**fields))["key_id"])
+
+
+async def execute(database_url: str, sql: str) -> None:
+    """Run one SQL statement on its own engine (to break or inspect a database behind the service's back)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql))
+    finally:
+        await engine.dispose()
