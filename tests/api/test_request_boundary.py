@@ -296,3 +296,14 @@ async def test_an_unknown_key_in_every_place_is_masked_in_every_error(svc: Servi
         for query in (f"?service_id={key}", f"?cursor={key}", f"?period={key}", f"?since={key}"):
             response = await svc.client.request(method, path + query, headers=svc.admin, json={"name": key})
             assert key not in response.text, (method, path, query)
+
+
+async def test_a_key_sent_as_request_id_or_user_agent_is_not_stored_in_the_audit_log(svc: Service) -> None:
+    key = (await svc.create_key())["api_key"]
+    headers = {**svc.admin, "X-Request-ID": key, "User-Agent": f"client/1.0 ({key})"}
+    response = await svc.client.post("/api/v1/keys", json={"name": "n", "service_id": "platform"}, headers=headers)
+    assert response.status_code == 201
+    assert response.headers["x-request-id"] != key
+    events = (await svc.client.get("/api/v1/audit-logs?action=api_key.create", headers=svc.admin)).text
+    assert key not in events
+    assert key[:11] + "***" in events, "the user agent keeps the key's public prefix only"

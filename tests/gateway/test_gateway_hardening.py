@@ -56,7 +56,8 @@ async def test_the_upstream_sees_only_the_gateways_forwarding_headers(rig: Rig) 
     spoofed = {
         "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example",
         "X-Forwarded-Port": "1", "X-Request-ID": "client-chosen-id", "Forwarded": "for=6.6.6.6;proto=https",
-        "X-Real-IP": "6.6.6.6", "Authorization": f"Bearer {key}",
+        "X-Real-IP": "6.6.6.6", "Authorization": f"Bearer {key}", "X-HTTP-Method-Override": "DELETE",
+        "X-Original-URL": "/api/2.0/mlflow/experiments/delete",
     }  # fmt: skip
     async with rig.client() as client:
         response = await client.get("/api/2.0/mlflow/experiments/get", headers=spoofed)
@@ -65,7 +66,7 @@ async def test_the_upstream_sees_only_the_gateways_forwarding_headers(rig: Rig) 
     assert rig.seen("x-forwarded-proto") == ["http"]
     assert rig.seen("x-forwarded-host") == [rig.gateway_url.removeprefix("http://")]
     assert rig.seen("x-request-id") == ["client-chosen-id"] == [response.headers["x-request-id"]]
-    for dropped in ("forwarded", "x-real-ip", "x-forwarded-port"):
+    for dropped in ("forwarded", "x-real-ip", "x-forwarded-port", "x-http-method-override", "x-original-url"):
         assert rig.seen(dropped) == [], dropped
 
 

@@ -4,7 +4,8 @@ Nothing the client sent as a credential (``Authorization``, ``X-API-Key``, ``?ap
 header or query value shaped like a Hokusai key, whatever its name), no hop-by-hop header (nor those named by
 ``Connection``), no ``X-Hokusai-*`` header (only the gateway sets those) and no forwarding header: the upstream
 must see only the gateway's own ``X-Forwarded-*`` and ``X-Request-ID``, or a client could choose the address and
-request id the upstream logs and trusts.
+request id the upstream logs and trusts. Nor any header that asks for another URL or method than the one the
+gateway checked the key's scopes against (``X-HTTP-Method-Override``, ``X-Original-URL``, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ HOP_BY_HOP = frozenset({
 CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
 FORWARDING_HEADERS = frozenset({
     b"forwarded", b"x-real-ip", b"x-request-id", b"x-client-ip", b"true-client-ip", b"x-original-forwarded-for",
+    # Headers some frameworks let override the URL or the method: the scope check judged this method and path.
+    b"x-original-url", b"x-rewrite-url", b"x-http-method-override", b"x-http-method", b"x-method-override",
 })  # fmt: skip
 FORWARDING_PREFIX = b"x-forwarded-"
 SPOOFABLE_PREFIX = b"x-hokusai-"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from hokusai_auth.limits import USER_AGENT_MAX
+from hokusai_auth.redact import mask_keys
 from hokusai_auth.web.asgi import Scope, header
 from hokusai_auth.web.client_ip import IPNetwork, client_ip
 
@@ -28,7 +29,7 @@ class RequestContext:
         return cls(
             actor=actor,
             client_ip=str(address) if address else None,
-            user_agent=agent[:USER_AGENT_MAX] if agent else None,
+            user_agent=mask_keys(agent)[:USER_AGENT_MAX] if agent else None,  # audit records hold no secret
             request_id=scope.get("hokusai.request_id"),  # the envelope only admits ids that fit their column
         )
 

@@ -35,6 +35,7 @@ from hokusai_auth.web.client_ip import IPNetwork, client_ip, forwarded_proto
 from hokusai_auth.web.request_checks import Refusal, check_request
 
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,%d}$" % REQUEST_ID_MAX)
+_KEY_PREFIX = re.compile(rb"hk_(?:live|test|dev)_")
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -146,7 +147,10 @@ class EnvelopeMiddleware:
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
+    """The caller's request id when it is sane: it is echoed, logged and stored with audit events, so it must
+    fit its column and must not be a key (a key pasted in the wrong header would otherwise be stored)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            return value.decode("ascii") if _REQUEST_ID.match(value) else None
+            sane = _REQUEST_ID.match(value) and not _KEY_PREFIX.search(value)
+            return value.decode("ascii") if sane else None
     return None
