@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hokusai_auth import __version__
+from hokusai_auth import __version__, openapi
 from hokusai_auth.audit.routes import router as audit_router
 from hokusai_auth.clock import Clock
 from hokusai_auth.deps import CREDENTIAL_MARKS
@@ -17,7 +17,7 @@ from hokusai_auth.keys.routes import build_router as build_keys_router
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
 from hokusai_auth.runtime import open_runtime
-from hokusai_auth.security.gate import CredentialGate
+from hokusai_auth.security.gate import CredentialGate, route_requirements
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.routes import router as usage_router
 from hokusai_auth.validation.fast_path import VALIDATE_PATHS, ValidateFastPath
@@ -69,13 +69,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     ]
     for router in routers:
         app.include_router(router)
+    table = route_requirements(routers, CREDENTIAL_MARKS)
+    openapi.install(app, table)
 
     def body_limit(scope: Scope) -> int | None:
         return settings.max_validate_body_bytes if scope["path"] in VALIDATE_PATHS else settings.max_body_bytes
 
     # Starlette applies the last-added middleware outermost: envelope → validate fast path → credential gate →
     # routes. The fast path answers validations before the gate spends time matching routes.
-    app.add_middleware(CredentialGate, routers=routers, marks=CREDENTIAL_MARKS)
+    app.add_middleware(CredentialGate, table=table)
     app.add_middleware(ValidateFastPath, max_body_bytes=settings.max_validate_body_bytes)
     app.add_middleware(
         EnvelopeMiddleware,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Service, ServiceFactory
 
 SECURITY_HEADERS = {
@@ -133,3 +135,23 @@ async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is
                 assert response.json()["code"] == "service_unavailable"
     wrong = await svc.client.get("/api/v1/keys", headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 401, "refusing a wrong token needs no database"
+
+
+async def test_an_unexpected_error_is_a_500_inside_the_envelope_without_internals(
+    make_service: ServiceFactory, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = await make_service(database_url)
+
+    async def boom() -> None:
+        raise RuntimeError("secret internals: SELECT * FROM api_keys")
+
+    svc.app.add_api_route("/boom", boom)
+    with caplog.at_level("ERROR", logger="hokusai_auth.errors"):
+        response = await svc.client.get("/boom", headers={"X-Request-ID": "trace-500"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error", "code": "internal_error", "request_id": "trace-500"}
+    assert response.headers["x-request-id"] == "trace-500"
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    logged = [record for record in caplog.records if getattr(record, "request_id", None) == "trace-500"]
+    assert len(logged) == 1, "the log line the request id leads to"

@@ -6,12 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from hokusai_auth.deps import RuntimeDep
 from hokusai_auth.errors import RETRY_AFTER_UNAVAILABLE_S
 
 router = APIRouter(tags=["operations"])
 READY_TIMEOUT_S = 2.0
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, bool]
+    degraded: list[str] | None = None  # optional dependencies (Redis) that are down: the service carries on
 
 
 @router.get("/health", operation_id="health", summary="Liveness: the process answers")
@@ -23,7 +30,10 @@ async def health() -> dict[str, str]:
     "/ready",
     operation_id="ready",
     summary="Readiness: the database (and Redis, if used) answer",
-    responses={503: {"description": "a dependency is down; `checks` names it"}},
+    responses={
+        200: {"model": Readiness, "description": "ready (perhaps degraded)"},
+        503: {"model": Readiness, "description": "a required dependency is down; `checks` names it"},
+    },
 )
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     checks: dict[str, bool] = {"database": await runtime.stack.database_ok(READY_TIMEOUT_S)}

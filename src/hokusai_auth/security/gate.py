@@ -36,17 +36,23 @@ def requirement_of(dependant: Dependant, marks: dict[Callable[..., Any], Require
     return None
 
 
+RouteTable = list[tuple[APIRoute, Requirement | None]]
+
+
+def route_requirements(routers: Iterable[APIRouter], marks: dict[Callable[..., Any], Requirement]) -> RouteTable:
+    """Every route of ``routers`` in registration order, with the credential it declares (or None)."""
+    return [
+        (route, requirement_of(route.dependant, marks))
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
 class CredentialGate:
-    def __init__(
-        self, app: ASGIApp, *, routers: Iterable[APIRouter], marks: dict[Callable[..., Any], Requirement]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, table: RouteTable) -> None:
         self.app = app
-        self.table = [
-            (route, requirement_of(route.dependant, marks))
-            for router in routers
-            for route in router.routes
-            if isinstance(route, APIRoute)
-        ]
+        self.table = table
 
     def requirement(self, scope: Scope) -> Requirement | None:
         """What the route this request will reach needs (the first full match, as the router finds it), or None."""

@@ -34,6 +34,7 @@ from hokusai_auth.web.asgi import (
 from hokusai_auth.web.client_ip import IPNetwork, client_ip, forwarded_proto
 from hokusai_auth.web.request_checks import Refusal, check_request
 
+_errors = logging.getLogger("hokusai_auth.errors")
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,%d}$" % REQUEST_ID_MAX)
 _KEY_PREFIX = re.compile(rb"hk_(?:live|test|dev)_")
 
@@ -109,13 +110,7 @@ class EnvelopeMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        refusal = check_request(scope)
-        limit = self.body_limit(scope)
-        if refusal is None and limit is not None:
-            declared = declared_length(scope)
-            if declared is not None and declared > limit:
-                refusal = Refusal(413, "payload_too_large", BodyTooLarge(limit).detail)
-            receive = BodyMeter(receive, limit)
+        refusal, receive = self._admit(scope, receive)
         try:
             if refusal is not None:
                 await send_json(send_wrapper, refusal.status, refusal.body())
@@ -125,25 +120,46 @@ class EnvelopeMiddleware:
             if status_holder[1]:
                 raise
             await send_json(send_wrapper, 413, {"detail": exc.detail, "code": "payload_too_large"})
+        except Exception:
+            # Answered here rather than by the framework's outermost error layer, so that a 500 too carries the
+            # request id (the way to find its log line) and the security headers.
+            if status_holder[1]:
+                raise
+            _errors.exception("unhandled error", extra={"request_id": request_id, "path": path})
+            body = {"detail": "Internal server error", "code": "internal_error", "request_id": request_id}
+            await send_json(send_wrapper, 500, body)
         finally:
-            elapsed = time.perf_counter() - started
-            template = scope.get("hokusai.route") or getattr(scope.get("route"), "path", None) or "<unmatched>"
-            status = status_holder[0]
-            self.metrics.observe(scope["method"], template, status, elapsed)
-            if self.log_enabled and self.access_log.isEnabledFor(logging.INFO):
-                address = client_ip(scope, self.proxies)
-                self.access_log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": path,  # never the query string
-                        "route": template,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 3),
-                        "client_ip": str(address) if address else None,
-                    },
-                )
+            self._record(scope, request_id, status_holder[0], time.perf_counter() - started)
+
+    def _admit(self, scope: Scope, receive: Receive) -> tuple[Refusal | None, Receive]:
+        """The request checks and the body limit: a refusal to answer at once, and the receive to read with."""
+        refusal = check_request(scope)
+        limit = self.body_limit(scope)
+        if refusal is None and limit is not None:
+            declared = declared_length(scope)
+            if declared is not None and declared > limit:
+                refusal = Refusal(413, "payload_too_large", BodyTooLarge(limit).detail)
+            receive = BodyMeter(receive, limit)
+        return refusal, receive
+
+    def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
+        """Metrics and the access-log line of one request."""
+        template = scope.get("hokusai.route") or getattr(scope.get("route"), "path", None) or "<unmatched>"
+        self.metrics.observe(scope["method"], template, status, elapsed)
+        if self.log_enabled and self.access_log.isEnabledFor(logging.INFO):
+            address = client_ip(scope, self.proxies)
+            self.access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],  # never the query string
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "client_ip": str(address) if address else None,
+                },
+            )
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
