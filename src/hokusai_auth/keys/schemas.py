@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from hokusai.services import canonical_service, describe_services
 from hokusai_auth.request_model import RequestModel
@@ -91,13 +92,14 @@ class UpdateKeyRequest(RequestModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: Name | None = None
-    scopes: Scopes | None = None
-    rate_limit_per_hour: RateLimit | None = None
+    # May be left out but never null: the schema says so (SkipJsonSchema hides the None that marks "left out").
+    name: Name | SkipJsonSchema[None] = None
+    scopes: Scopes | SkipJsonSchema[None] = None
+    rate_limit_per_hour: RateLimit | SkipJsonSchema[None] = None
     burst: Burst | None = None
     monthly_prediction_limit: MonthlyLimit | None = None
     allowed_ips: AllowedIPs | None = None
-    billing_plan: BillingPlan | None = None
+    billing_plan: BillingPlan | SkipJsonSchema[None] = None
     expires_at: AwareTime | None = Field(None, description=f"RFC 3339 with a time zone, {BOUNDS_TEXT}")
     allow_expiry_extension: StrictBool = Field(
         False, description="must be true to move expires_at later than it is now (or to remove it)"
