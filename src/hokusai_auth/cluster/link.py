@@ -4,6 +4,11 @@ Redis is a performance and coordination aid, never a dependency of correctness: 
 link marks itself down after the first failure, callers skip Redis at once (no timeout per request), and a
 monitor pings it until it answers again; then the recovery hooks run (re-subscribe, replay what could not be
 published) before anyone relies on Redis again.
+
+Stopping the loops of this package (recovery monitor, heartbeat, subscription): on Python 3.11 redis-py sends
+every command under ``asyncio.wait_for``, which loses a cancellation that arrives just as the send completes
+(CPython gh-86296, fixed in 3.12); the task then carries on as if nothing happened and whoever awaits it after
+cancelling waits forever. So each loop also checks a flag that ``stop``/``close`` clears first.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class RedisLink:
         self.failures = 0
         self._recovery_hooks: list[Callable[[], Awaitable[None]]] = []
         self._monitor: asyncio.Task[None] | None = None
+        self._closed = False
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -65,6 +71,8 @@ class RedisLink:
             self.failures += 1
             logger.warning("redis unavailable, continuing without it: %s", type(exc).__name__ if exc else "")
         self.up = False
+        if self._closed:
+            return
         if self._monitor is None or self._monitor.done():
             self._monitor = asyncio.create_task(self._watch(), name="redis-recovery")
 
@@ -76,8 +84,12 @@ class RedisLink:
             return False
 
     async def _watch(self) -> None:
-        while not await self.ping():  # noqa: ASYNC110 - polling a remote server, not waiting on a local event
+        while not await self.ping():  # polling a remote server, not waiting on a local event
+            if self._closed:
+                return
             await asyncio.sleep(RECHECK_INTERVAL_S)
+        if self._closed:
+            return
         for hook in self._recovery_hooks:
             try:
                 await hook()
@@ -87,6 +99,7 @@ class RedisLink:
         logger.warning("redis available again")
 
     async def close(self) -> None:
+        self._closed = True
         if self._monitor is not None:
             self._monitor.cancel()
             await asyncio.gather(self._monitor, return_exceptions=True)
