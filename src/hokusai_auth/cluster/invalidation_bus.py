@@ -4,8 +4,8 @@ The instance that changes a key writes the new state to the shared cache and pub
 ``{"digest", "key_id", "version"}``; every instance drops its local copy when the message arrives (milliseconds).
 If Redis is down at that moment, the change is remembered and replayed (shared entry deleted, message
 published) as soon as Redis answers again; in the meantime the database change feed carries it (see
-change_feed.py). A subscriber that lost its connection makes every local entry stale when it reconnects, since
-it may have missed messages.
+change_feed.py). The subscription proves itself with a heartbeat (heartbeat.py): while it is in doubt the change
+feed polls fast, which is also why a subscriber that reconnects keeps its local entries (heartbeat.py says why).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 
 import orjson
 
+from hokusai_auth.cluster.heartbeat import HEARTBEAT_CHANNEL, Heartbeat
 from hokusai_auth.cluster.link import RedisDown, RedisLink
 from hokusai_auth.cluster.shared_cache import SharedKeyCache
 from hokusai_auth.cluster.subscription import Subscription
@@ -32,9 +33,9 @@ class RedisInvalidationBus:
         self._local = local
         self.channel = link.key(CHANNEL)
         self._unsent: dict[str, tuple[uuid.UUID, int]] = {}  # digest -> (key id, version) not yet published
-        self._subscription = Subscription(
-            link.new_connection, self.channel, self._apply, on_resubscribe=local.expire_all
-        )
+        # A channel of this instance's own: only its own heartbeats come back to it.
+        self.heartbeat = Heartbeat(link, link.key(HEARTBEAT_CHANNEL, uuid.uuid4().hex))
+        self._subscription = Subscription(link.new_connection, self.channel, self._apply, heartbeat=self.heartbeat)
         self.subscribed = self._subscription.subscribed
         self.received = 0
         link.on_recovery(self._replay)
@@ -59,10 +60,16 @@ class RedisInvalidationBus:
             await client.publish(self.channel, message)
             self._unsent.pop(digest, None)
 
+    def proven_since(self) -> float | None:
+        """Since when a change published now has been sure to reach this instance; None while in doubt."""
+        return self.heartbeat.proven_since()
+
     def start(self) -> None:
         self._subscription.start()
+        self.heartbeat.start()
 
     async def stop(self) -> None:
+        await self.heartbeat.stop()
         await self._subscription.stop()
 
     def _apply(self, data: bytes) -> None:

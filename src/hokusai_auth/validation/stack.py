@@ -32,7 +32,7 @@ from hokusai_auth.validation.last_used import LastUsedRecorder
 from hokusai_auth.validation.quota import MonthlyQuota
 from hokusai_auth.validation.validator import Validator
 
-# While Redis pub/sub is healthy the database change feed is only a safety net and polls slowly.
+# While Redis pub/sub is proven by its heartbeat the database change feed is only a safety net and polls slowly.
 RELAXED_CHANGE_FEED_INTERVAL_S = 5.0
 
 
@@ -115,7 +115,7 @@ async def open_validation(settings: Settings, *, clock: Clock | None = None) -> 
             clock,
             interval=settings.change_feed_interval,
             relaxed_interval=RELAXED_CHANGE_FEED_INTERVAL_S,
-            relaxed=bus.subscribed.is_set if bus is not None else (lambda: False),
+            push_proven_since=bus.proven_since if bus is not None else (lambda: None),
         )
 
         last_used.start()
