@@ -290,6 +290,19 @@ class PrivateRedis:
             self.process.wait(timeout=10)
         self.process = None
 
+    def pause(self) -> None:
+        """Hang the server (SIGSTOP): connections stay open and silent, as with a server stuck or unreachable."""
+        import signal
+
+        assert self.process is not None, "the server is not running"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        import signal
+
+        assert self.process is not None, "the server is not running"
+        self.process.send_signal(signal.SIGCONT)
+
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:

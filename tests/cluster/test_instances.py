@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -120,6 +121,43 @@ async def test_redis_stopped_mid_test_changes_nothing_for_clients(
 
     await eventually(recovered, within=10)
     assert (await second.client.get("/ready")).json()["checks"]["redis"] is True
+    received_before = second.runtime.stack.bus.received
+    await first.client.delete(f"/api/v1/keys/{keys[1]['key_id']}", headers=first.admin)
+    await eventually(lambda: refused(second, keys[1]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
+    await eventually(_async(lambda: second.runtime.stack.bus.received > received_before), within=PROPAGATION_BOUND_S)
+
+
+@pytest.mark.parametrize("failure", ["hung", "killed"])
+async def test_redis_failing_while_pub_sub_is_trusted_delays_no_revocation_beyond_the_bound(
+    make_service: ServiceFactory, pg: str, private_redis: PrivateRedis, failure: str
+) -> None:
+    # The default CHANGE_FEED_INTERVAL: the one the promise is made for.
+    first, second = await pair(make_service, pg, redis_url=private_redis.url)
+    keys = [(await first.create_key()) for _ in range(2)]
+    for created in keys:
+        assert (await second.validate(created["api_key"])).status_code == 200
+    feed = second.runtime.stack.change_feed
+    # The situation that used to cost seconds: the other instance trusts pub/sub and polls the database slowly.
+    await eventually(_async(feed.relaxed), within=10)
+
+    if failure == "hung":
+        private_redis.pause()  # connections stay open and silent: nothing tells the instances it is gone
+    else:
+        private_redis.stop()
+    try:
+        # The clock starts before the change is even sent, so the bound covers the whole revocation.
+        revoke = asyncio.create_task(first.client.delete(f"/api/v1/keys/{keys[0]['key_id']}", headers=first.admin))
+        await eventually(lambda: refused(second, keys[0]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
+        assert (await revoke).status_code == 200
+        assert not feed.relaxed()
+    finally:
+        if failure == "hung":
+            private_redis.resume()
+        else:
+            private_redis.start()
+
+    # Back to trusting pub/sub (proven again for a while), and changes travel over it again.
+    await eventually(_async(lambda: feed.relaxed() and first.runtime.stack.redis.up), within=10)
     received_before = second.runtime.stack.bus.received
     await first.client.delete(f"/api/v1/keys/{keys[1]['key_id']}", headers=first.admin)
     await eventually(lambda: refused(second, keys[1]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
