@@ -5,7 +5,8 @@
     FastAPI JSON endpoint served the same way (uvicorn, one worker), measured alternately with wrk;
 (c) cold validation at BCRYPT_ROUNDS=12, and the bcrypt count of cold, unknown and malformed keys;
 (d) how long a revoke / rotate / update made on one instance takes to be refused by another instance sharing
-    PostgreSQL and Redis (and, for comparison, without Redis);
+    PostgreSQL and Redis (and, for comparison, without Redis; and with a private redis-server hung by SIGSTOP
+    just before each change, while the other instance still trusts pub/sub);
 plus the cost the rate-limit check adds to a warm validation, in-process and through Redis.
 Every figure is printed next to a baseline measured in the same run. Nothing here is pass/fail.
 """
@@ -16,9 +17,15 @@ import argparse
 import asyncio
 import platform
 import secrets
+import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +49,7 @@ from bench.common import (
     service_env,
     wrk,
 )
+from hokusai_auth.cluster.heartbeat import RELAX_AFTER_S
 from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.db import migrate
 from hokusai_auth.keys import tokens
@@ -284,7 +292,10 @@ async def bench_cold(keys: int = 3) -> None:
 # ----------------------------------------------------------------------------------------- (d) propagation
 
 
-def _propagation(a: str, b: str, trials: int) -> dict[str, list[float]]:
+def _propagation(a: str, b: str, trials: int, hang: subprocess.Popen[bytes] | None = None) -> dict[str, list[float]]:
+    """With ``hang`` (a redis-server process), Redis is stopped with SIGSTOP just before each change, once the
+    instances have trusted pub/sub long enough to poll the database slowly, and timing starts before the change
+    is sent (the revoking request itself waits up to REDIS_TIMEOUT on the hung server)."""
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     results: dict[str, list[float]] = {"revoke": [], "rotate": [], "update": []}
     with httpx.Client(base_url=a, timeout=30) as first, httpx.Client(base_url=b, timeout=30) as second:
@@ -295,18 +306,59 @@ def _propagation(a: str, b: str, trials: int) -> dict[str, list[float]]:
                 key, key_id = created["api_key"], created["key_id"]
                 check = {"required_scope": "predict"}
                 assert second.post("/api/v1/keys/validate", headers={"X-API-Key": key}, json=check).status_code == 200
+                if hang is not None:
+                    time.sleep(RELAX_AFTER_S + 1.5)  # heartbeat proven for long enough: the feed is relaxed
+                    hang.send_signal(signal.SIGSTOP)
+                sent_at = time.perf_counter()
                 if change == "revoke":
                     first.delete(f"/api/v1/keys/{key_id}", headers=admin)
                 elif change == "rotate":
                     first.post(f"/api/v1/keys/{key_id}/rotate", headers=admin)
                 else:
                     first.patch(f"/api/v1/keys/{key_id}", json={"scopes": ["read"]}, headers=admin)
-                changed_at = time.perf_counter()
+                changed_at = sent_at if hang is not None else time.perf_counter()
                 while second.post("/api/v1/keys/validate", headers={"X-API-Key": key}, json=check).status_code == 200:
                     if time.perf_counter() - changed_at > 30:
                         raise RuntimeError("change never arrived")
                 timings.append((time.perf_counter() - changed_at) * 1000)
+                if hang is not None:
+                    hang.send_signal(signal.SIGCONT)
     return results
+
+
+@contextmanager
+def _private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]] | None]:
+    """A redis-server of our own to hang (the shared one is never stopped); None when none is installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _accepts(port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("private redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", process
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _serve(port: int) -> list[str]:
+    return ["hokusai_auth", "serve", "--port", str(port), "--no-migrate"]
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def bench_propagation(trials: int = 10) -> None:
@@ -319,26 +371,36 @@ def bench_propagation(trials: int = 10) -> None:
         asyncio.run(migrate.upgrade(database))
         env = service_env(DATABASE_URL=database, REDIS_URL=REDIS_URL, REDIS_PREFIX=prefix, BCRYPT_ROUNDS="4")
         no_redis = service_env(DATABASE_URL=database, BCRYPT_ROUNDS="4")
-        ports = [free_port() for _ in range(4)]
+        ports = [free_port() for _ in range(6)]
         runs: dict[str, dict[str, list[float]]] = {}
-        for label, environment, pair in (
-            ("PostgreSQL + Redis", env, ports[:2]),
-            ("PostgreSQL only", no_redis, ports[2:]),
-        ):
-            with (
-                server(["hokusai_auth", "serve", "--port", str(pair[0]), "--no-migrate"], environment, pair[0]) as a,
-                server(["hokusai_auth", "serve", "--port", str(pair[1]), "--no-migrate"], environment, pair[1]) as b,
-            ):
-                time.sleep(1)  # let the subscriptions settle
-                runs[label] = _propagation(a, b, trials)
+        with _private_redis() as private:
+            plan: list[tuple[str, dict[str, str], list[int], subprocess.Popen[bytes] | None]] = [
+                ("PostgreSQL + Redis", env, ports[:2], None),
+                ("PostgreSQL only", no_redis, ports[2:4], None),
+            ]
+            if private is not None:
+                hung_env = service_env(DATABASE_URL=database, REDIS_URL=private[0], BCRYPT_ROUNDS="4")
+                plan.append(("Redis hung (SIGSTOP)", hung_env, ports[4:], private[1]))
+            for label, environment, pair, hang in plan:
+                with (
+                    server(_serve(pair[0]), environment, pair[0]) as a,
+                    server(_serve(pair[1]), environment, pair[1]) as b,
+                ):
+                    time.sleep(1)  # let the subscriptions settle
+                    # Each hung trial waits for the feed to relax first: fewer of them keep the run short.
+                    runs[label] = _propagation(a, b, trials if hang is None else max(3, trials // 2), hang)
     finally:
         asyncio.run(drop_postgres(database))
         asyncio.run(drop_redis_prefix(prefix))
-    print(f"(d) change on instance A until instance B refuses the key, two processes ({trials} trials each):")
+    print("(d) change on instance A until instance B refuses the key, two processes:")
     for label, results in runs.items():
         parts = [f"{change} median {median(v):.1f} ms, max {max(v):.1f} ms" for change, v in results.items()]
         worst = max(max(v) for v in results.values())
-        print(f"    {label:<19} " + "; ".join(parts) + f"  (worst {worst / 1000:.3f} s of the 1 s target)")
+        count = len(next(iter(results.values())))
+        print(f"    {label:<20} " + "; ".join(parts) + f"  (worst {worst / 1000:.3f} s of the 1 s target, "
+              f"{count} trials each)")  # fmt: skip
+    if "Redis hung (SIGSTOP)" not in runs:
+        print("    Redis hung: skipped (no redis-server binary to start a private server)")
 
 
 def main() -> None:
