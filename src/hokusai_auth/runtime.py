@@ -69,6 +69,8 @@ class Runtime:
         }
         if self.stack.redis is not None:
             gauges["redis_up"] = 1.0 if self.stack.redis.up else 0.0
+        if self.stack.bus is not None:  # 0: pub/sub in doubt, revocations travel by the database change feed
+            gauges["redis_pubsub_proven"] = 1.0 if self.stack.bus.heartbeat.proven else 0.0
         return gauges
 
 

@@ -13,7 +13,6 @@ grow memory without limit).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -61,7 +60,6 @@ class LocalKeyCache:
         self._max_entries = max_entries
         self._monotonic = monotonic
         self._entries: dict[str, _Entry] = {}
-        self._digest_by_key: dict[uuid.UUID, str] = {}
         self.epoch = 0
 
     def get(self, digest: str) -> Lookup | None:
@@ -85,17 +83,24 @@ class LocalKeyCache:
             newest_known = current.state.version if current is not None and current.state is not None else 0
             if state.version < max(floor, newest_known):
                 return  # never replace a newer state with an older one
-            self._digest_by_key[state.key_id] = digest
         if current is None and len(self._entries) >= self._max_entries:
             self._evict_oldest()
         self._entries[digest] = _Entry(state, self._monotonic() + lifetime, min_version=floor)
 
     def invalidate_digest(self, digest: str, version: int = 0) -> None:
         """The key changed (to ``version``, when known): its state must be read again, and nothing older than
-        ``version`` may be accepted for it. The entry stays, remembering which hash the key was verified with."""
+        ``version`` may be accepted for it. The entry stays, remembering which hash the key was verified with.
+
+        A digest not held here is remembered too (a stale marker with the version floor, bounded like every
+        entry): otherwise a first lookup right after the change could take an older state from the shared cache,
+        which another instance may not have updated yet (Redis paused while it published)."""
         self.epoch += 1
         entry = self._entries.get(digest)
         if entry is None:
+            if version > 0:
+                if len(self._entries) >= self._max_entries:
+                    self._evict_oldest()
+                self._entries[digest] = _Entry(None, 0.0, invalidated=True, min_version=version)
             return
         if entry.state is not None and entry.state.version >= version > 0:
             return  # we already hold that version (typically: our own change, echoed back by the bus)
@@ -103,24 +108,8 @@ class LocalKeyCache:
         entry.invalidated = True
         entry.min_version = max(entry.min_version, version)
 
-    def invalidate_key(self, key_id: uuid.UUID) -> None:
-        digest = self._digest_by_key.get(key_id)
-        if digest is None:
-            self.epoch += 1
-            return
-        self.invalidate_digest(digest)
-
-    def expire_all(self) -> None:
-        """Make every entry stale (used when changes may have been missed, e.g. a lost invalidation channel)."""
-        self.epoch += 1
-        for entry in self._entries.values():
-            entry.fresh_until = 0.0
-
     def __len__(self) -> int:
         return len(self._entries)
 
     def _evict_oldest(self) -> None:
-        digest = next(iter(self._entries))
-        entry = self._entries.pop(digest)
-        if entry.state is not None and self._digest_by_key.get(entry.state.key_id) == digest:
-            del self._digest_by_key[entry.state.key_id]
+        del self._entries[next(iter(self._entries))]
