@@ -12,9 +12,11 @@ import pytest
 from hokusai_auth.app import create_app
 from hokusai_auth.gateway.app import GatewayApp
 from hokusai_auth.gateway.config import GatewayConfig
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.conftest import ADMIN_TOKEN, eventually, make_settings
 from tests.gateway.upstream import EchoUpstream
 from tests.servers import raw_request, serving
+
+SERVICE_TOKEN = "gateway-usage-token-" + "u" * 30
 
 
 @dataclass
@@ -40,12 +42,14 @@ class Rig:
 @pytest.fixture(params=["in-process", "remote"])
 async def rig(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Rig]:
     echo = EchoUpstream()
-    settings = make_settings(database_url)
+    settings = make_settings(database_url, service_tokens=SERVICE_TOKEN)
+    remote = request.param == "remote"
     async with serving(echo) as upstream, serving(create_app(settings)) as auth_url:
         config = GatewayConfig(
             mlflow_upstream=upstream,
             prediction_upstream=upstream,
-            auth_service_url=auth_url if request.param == "remote" else None,
+            auth_service_url=auth_url if remote else None,
+            service_token=SERVICE_TOKEN if remote else None,
         )
         async with serving(GatewayApp(config, settings=settings)) as gateway_url:
             yield Rig(gateway_url, auth_url, echo)
@@ -154,3 +158,27 @@ async def test_own_answers_carry_the_envelope_and_relayed_ones_keep_the_upstream
     assert relayed.headers["x-upstream"] == "echo"
     assert "content-security-policy" not in relayed.headers, "MLflow's UI needs its own policy"
     assert relayed.headers["x-request-id"] == rig.seen("x-request-id")[0]
+
+
+async def test_random_paths_make_one_usage_label_not_one_each(rig: Rig) -> None:
+    """30 invented paths once made 30 usage rows. Usage is recorded in-process, or reported over HTTP with the
+    gateway's service token; either way the label is a route template or "other"."""
+    key = await rig.key(service_id="prediction")
+    async with rig.client() as client:
+        assert (await client.post("/prediction/predict", headers={"X-API-Key": key})).status_code == 200
+        for number in range(30):
+            response = await client.get(f"/prediction/invented/{number}/x{number}", headers={"X-API-Key": key})
+            assert response.status_code == 200
+    key_id = rig.seen("x-hokusai-api-key-id")[0]
+
+    async def endpoints() -> list[dict[str, object]] | None:
+        async with httpx.AsyncClient(base_url=rig.auth_url) as auth:
+            stats = await auth.get(f"/api/v1/usage/{key_id}/stats", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        body = stats.json()
+        return body["top_endpoints"] if body["total_requests"] == 31 else None
+
+    async def counted() -> bool:
+        return await endpoints() is not None
+
+    await eventually(counted, within=15)
+    assert await endpoints() == [{"endpoint": "other", "count": 30}, {"endpoint": "/predict", "count": 1}]
