@@ -9,9 +9,10 @@ MLflow are never imported by it.
 
 from __future__ import annotations
 
-from hokusai._version import __version__
-from hokusai.config import Config, configure, resolve
-from hokusai.errors import (
+from typing import TYPE_CHECKING, Any
+
+from hokusai._config import Config, configure, resolve
+from hokusai._errors import (
     AuthenticationError,
     AuthorizationError,
     ConfigurationError,
@@ -23,25 +24,86 @@ from hokusai.errors import (
     ServiceUnavailableError,
     error_for,
 )
-from hokusai.keys import check_format
+from hokusai._keys import KeyFormat, check_format
+from hokusai._version import __version__
+
+if TYPE_CHECKING:
+    from hokusai._client import AsyncAuthClient, AuthClient
+    from hokusai._models import (
+        APIKeyInfo,
+        AuditEvent,
+        BillingInfo,
+        CreatedKey,
+        DecodeError,
+        Page,
+        Readiness,
+        UsageAggregate,
+        UsageStats,
+        ValidationResult,
+    )
+    from hokusai._transport import RetryPolicy
 
 __all__ = [
+    "APIKeyInfo",
+    "AsyncAuthClient",
+    "AuditEvent",
+    "AuthClient",
     "AuthenticationError",
     "AuthorizationError",
+    "BillingInfo",
     "Config",
     "ConfigurationError",
     "ConflictError",
+    "CreatedKey",
+    "DecodeError",
     "HokusaiError",
     "InvalidRequestError",
+    "KeyFormat",
     "NotFoundError",
+    "Page",
     "RateLimitError",
+    "Readiness",
+    "RetryPolicy",
     "ServiceUnavailableError",
+    "UsageAggregate",
+    "UsageStats",
+    "ValidationResult",
     "__version__",
     "check_format",
     "configure",
     "current_config",
     "setup",
 ]
+
+# The clients and their answers pull in httpx; they are loaded on first use, so `import hokusai` (and the auth
+# service, which shares the key format) stays light.
+_LAZY = {
+    "AuthClient": "hokusai._client",
+    "AsyncAuthClient": "hokusai._client",
+    "RetryPolicy": "hokusai._transport",
+    **dict.fromkeys(
+        (
+            *("APIKeyInfo", "AuditEvent", "BillingInfo", "CreatedKey", "DecodeError", "Page", "Readiness"),
+            *("UsageAggregate", "UsageStats", "ValidationResult"),
+        ),
+        "hokusai._models",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hokusai' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def setup(
@@ -76,7 +138,7 @@ def current_config(profile: str | None = None) -> Config:
 
 
 def _validate_remotely(config: Config) -> None:
-    from hokusai.client import AuthClient
+    from hokusai._client import AuthClient
 
     key = config.require("api_key")
     with AuthClient(config=config) as client:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hokusai import keys as key_format
+from hokusai import _keys as key_format
 from tests.conftest import Service
 
 INFO_FIELDS = {

@@ -18,10 +18,10 @@ import pytest
 
 import hokusai
 import hokusai.config
-from hokusai.errors import AuthenticationError, AuthorizationError, ServiceUnavailableError
-from hokusai.keys import checksum
-from hokusai.mlflow_settings import set_installed_token
-from hokusai.mlflow_status import forget
+from hokusai._errors import AuthenticationError, AuthorizationError, ServiceUnavailableError
+from hokusai._keys import checksum
+from hokusai._mlflow_settings import set_installed_token
+from hokusai._mlflow_status import forget
 from tests.conftest import ADMIN_TOKEN, free_port
 from tests.e2e.helpers import ServerProcess, clean_env, start_auth_service, start_mlflow_server
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import String
 
-from hokusai.keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
+from hokusai._keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
 from hokusai.services import SERVICE_ALIASES, SERVICES
 from hokusai_auth.db.base import Base, import_models
 from tests.fuzz import boundaries

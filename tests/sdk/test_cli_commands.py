@@ -1,7 +1,7 @@
 """The ``hokusai auth`` commands against a real service: what a user types, sees, and gets as an exit code.
 
 Every failure must be one line on stderr, never a traceback, with the exit code documented in
-hokusai/cli/failures.py."""
+hokusai/cli/_failures.py."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from hokusai._config import read_profiles, write_profile
+from hokusai._keys import check_format
 from hokusai.cli import app
-from hokusai.config import read_profiles, write_profile
-from hokusai.keys import check_format
 from tests.conftest import ADMIN_TOKEN, free_port
 from tests.sdk.conftest import LiveService
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hokusai.config import read_profiles
+from hokusai._config import read_profiles
 from tests.conftest import ADMIN_TOKEN
 from tests.sdk.conftest import HOKUSAI_VARIABLES, LiveService
 
@@ -130,7 +130,7 @@ def test_version_and_shell_completion(tmp_path: Path) -> None:
 
 def test_the_sdk_and_cli_never_load_the_server_or_mlflow(tmp_path: Path) -> None:
     probe = (
-        "import sys, hokusai, hokusai.client, hokusai.cli, hokusai.config, hokusai.keys;"
+        "import sys, hokusai, hokusai._client, hokusai.cli, hokusai.config, hokusai._keys;"
         "heavy = {'fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'uvicorn', 'asyncpg', 'redis', 'bcrypt',"
         " 'mlflow', 'hokusai_auth', 'alembic'};"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"

@@ -10,14 +10,14 @@ import pytest
 
 import hokusai
 from hokusai import AuthenticationError, ConfigurationError
-from hokusai.config import InsecureConfigWarning, read_profiles, resolve, write_profile
+from hokusai._config import InsecureConfigWarning, read_profiles, resolve, write_profile
 from tests.sdk.conftest import LiveService
 
 KEY = "hk_test_" + "a" * 38  # well-shaped, wrong checksum
 
 
 def well_formed(body: str) -> str:
-    from hokusai.keys import checksum
+    from hokusai._keys import checksum
 
     return body + checksum(body)
 
@@ -104,7 +104,7 @@ def test_urls_must_be_http(sdk_env: Path) -> None:
 
 
 def test_secrets_stay_out_of_every_client_repr(sdk_env: Path) -> None:
-    from hokusai.client import AsyncAuthClient, AuthClient
+    from hokusai._client import AsyncAuthClient, AuthClient
 
     for client_type in (AuthClient, AsyncAuthClient):
         client = client_type("http://127.0.0.1:1", admin_token="admin-secret-1", service_token="svc-2")

@@ -16,10 +16,10 @@ from hokusai import (
     InvalidRequestError,
     NotFoundError,
 )
-from hokusai.api import UNSET
-from hokusai.client import AsyncAuthClient, AuthClient
-from hokusai.keys import check_format
-from hokusai.models import APIKeyInfo, CreatedKey
+from hokusai._api import UNSET
+from hokusai._client import AsyncAuthClient, AuthClient
+from hokusai._keys import check_format
+from hokusai._models import APIKeyInfo, CreatedKey
 from tests.conftest import ADMIN_TOKEN
 from tests.sdk.conftest import SERVICE_TOKEN, LiveService
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from hokusai import AuthenticationError, HokusaiError, RateLimitError, ServiceUnavailableError
-from hokusai.client import AsyncAuthClient, AuthClient
-from hokusai.models import DecodeError
-from hokusai.transport import RetryPolicy
+from hokusai._client import AsyncAuthClient, AuthClient
+from hokusai._models import DecodeError
+from hokusai._transport import RetryPolicy
 from tests.conftest import free_port
 from tests.sdk.conftest import ThreadedServer
 

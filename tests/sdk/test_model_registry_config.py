@@ -19,25 +19,25 @@ import pytest
 
 import hokusai
 import hokusai.config
-from hokusai.config import write_profile
-from hokusai.core import ExperimentManager, ModelRegistry, mock_store, reset_mock_store
-from hokusai.core.flavours import choose_flavour
-from hokusai.errors import (
+from hokusai._config import write_profile
+from hokusai._errors import (
     AuthenticationError,
     ConfigurationError,
     HokusaiError,
     RateLimitError,
     ServiceUnavailableError,
 )
-from hokusai.keys import checksum
-from hokusai.mlflow_settings import (
+from hokusai._keys import checksum
+from hokusai._mlflow_settings import (
     DEFAULT_REGISTRY_URL,
     LOCAL_TRACKING_URI,
     resolve_mlflow_settings,
     safe_uri,
     set_installed_token,
 )
-from hokusai.mlflow_status import forget
+from hokusai._mlflow_status import forget
+from hokusai.core import ExperimentManager, ModelRegistry, mock_store, reset_mock_store
+from hokusai.core._flavours import choose_flavour
 from tests.conftest import free_port
 from tests.sdk.conftest import LiveService
 

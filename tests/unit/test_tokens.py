@@ -4,7 +4,7 @@ import zlib
 
 import pytest
 
-from hokusai import keys as key_format
+from hokusai import _keys as key_format
 from hokusai_auth.keys import tokens
 
 SCANNER = re.compile(r"hk_(live|test|dev)_[0-9A-Za-z]{38}")

@@ -9,12 +9,15 @@ from typing import Annotated
 import typer
 
 from hokusai._version import __version__
-from hokusai.cli import auth, output
+from hokusai.cli import _auth as auth
+from hokusai.cli import _output as output
+
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     help="Hokusai: API keys and the ML platform from the command line.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,  # failures are one line (hokusai.cli.failures), never a traceback
+    pretty_exceptions_enable=False,  # failures are one line (hokusai.cli._failures), never a traceback
 )
 app.add_typer(auth.app, name="auth")
 

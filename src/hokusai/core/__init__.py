@@ -3,15 +3,15 @@
 
 Importing this package does not import MLflow; a registry or manager does when it first needs it, and without
 the extra raises ``ConfigurationError`` ("install hokusai[mlflow]"). Mock mode (``HOKUSAI_MOCK_MODE=true``) works
-without MLflow. Key and tracking URI resolution: ``hokusai.mlflow_settings``; status:
+without MLflow. Key and tracking URI resolution: ``hokusai._mlflow_settings``; status:
 ``hokusai.config.get_mlflow_status()``.
 """
 
 from __future__ import annotations
 
-from hokusai.core.entries import ModelEntry
-from hokusai.core.experiments import ExperimentManager, ExperimentRun
-from hokusai.core.mock import mock_store, reset_mock_store
-from hokusai.core.registry import ModelRegistry
+from hokusai.core._entries import ModelEntry
+from hokusai.core._experiments import ExperimentManager, ExperimentRun
+from hokusai.core._mock import mock_store, reset_mock_store
+from hokusai.core._registry import ModelRegistry
 
 __all__ = ["ExperimentManager", "ExperimentRun", "ModelEntry", "ModelRegistry", "mock_store", "reset_mock_store"]

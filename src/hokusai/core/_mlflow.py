@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from hokusai.errors import ConfigurationError
+from hokusai._errors import ConfigurationError
 
 INSTALL_HINT = "MLflow is not installed: install hokusai[mlflow] (pip install 'hokusai[mlflow]')"
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
-from hokusai import keys as key_format
+from hokusai import _keys as key_format
 from hokusai_auth.background import Periodic
 from hokusai_auth.gateway.outcome import Outcome, unavailable
 from hokusai_auth.validation.state import CheckRequest

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hokusai.keys import masked_prefix
+from hokusai._keys import masked_prefix
 from hokusai_auth import times
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock

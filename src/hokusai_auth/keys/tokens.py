@@ -1,4 +1,4 @@
-"""Issuing keys and computing their lookup digest. The format itself (parse, checksum) is ``hokusai.keys``,
+"""Issuing keys and computing their lookup digest. The format itself (parse, checksum) is ``hokusai._keys``,
 shared with the SDK so that client and service always agree on what a well-formed key is."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from hokusai.keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
+from hokusai._keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
 
 
 def generate(environment: str) -> str:

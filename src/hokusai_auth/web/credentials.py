@@ -18,7 +18,7 @@ import base64
 import binascii
 from collections.abc import Iterable
 
-from hokusai.keys import KEY_PREFIX_PATTERN, looks_like_key
+from hokusai._keys import KEY_PREFIX_PATTERN, looks_like_key
 from hokusai_auth.web.asgi import Scope, header, header_values, query_component, query_values
 
 AUTHORIZATION = b"authorization"

@@ -11,12 +11,12 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hokusai.cli import output
-from hokusai.cli.failures import exit_code
-from hokusai.cli.output import Format
-from hokusai.client import AuthClient
-from hokusai.config import resolve
-from hokusai.errors import HokusaiError, ServiceUnavailableError
+from hokusai._client import AuthClient
+from hokusai._config import resolve
+from hokusai._errors import HokusaiError, ServiceUnavailableError
+from hokusai.cli import _output as output
+from hokusai.cli._failures import exit_code
+from hokusai.cli._output import Format
 
 
 def _check_admin(client: AuthClient) -> dict[str, Any]:

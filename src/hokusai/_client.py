@@ -1,10 +1,10 @@
 """``AuthClient`` (blocking) and ``AsyncAuthClient`` (asyncio) for the Hokusai auth service.
 
-Both are the endpoint functions of ``hokusai.api`` bound to a connection: ``client.create_key(...)`` builds the
-call with ``api.create_key(...)`` and runs it through the shared pipeline in ``hokusai.transport``. Nothing about
+Both are the endpoint functions of ``hokusai._api`` bound to a connection: ``client.create_key(...)`` builds the
+call with ``api.create_key(...)`` and runs it through the shared pipeline in ``hokusai._transport``. Nothing about
 an endpoint is written twice.
 
-    from hokusai.client import AuthClient
+    from hokusai._client import AuthClient
 
     with AuthClient() as client:              # URL and admin token from setup(), the environment or a profile
         created = client.create_key("ci", "platform", scopes=["read"])
@@ -21,10 +21,10 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
-from hokusai import api
-from hokusai.config import Config, resolve
-from hokusai.models import APIKeyInfo, AuditEvent, Page
-from hokusai.transport import (
+from hokusai import _api as api
+from hokusai._config import Config, resolve
+from hokusai._models import APIKeyInfo, AuditEvent, Page
+from hokusai._transport import (
     USER_AGENT,
     Call,
     Credentials,

@@ -25,8 +25,8 @@ from urllib.parse import quote
 
 import httpx
 
+from hokusai._errors import ConfigurationError, ServiceUnavailableError, error_for, parse_retry_after
 from hokusai._version import __version__
-from hokusai.errors import ConfigurationError, ServiceUnavailableError, error_for, parse_retry_after
 
 T = TypeVar("T")
 Credential = Literal["admin", "service", "none"]
@@ -74,9 +74,6 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         base: float = min(self.backoff_s * (2 ** (attempt - 1)), self.max_backoff_s)
         return base * random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not secrecy
-
-
-NO_RETRIES = RetryPolicy(attempts=1)
 
 
 @dataclass(frozen=True, slots=True)

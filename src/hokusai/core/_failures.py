@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hokusai.errors import (
+from hokusai._errors import (
     AuthenticationError,
     AuthorizationError,
     ConfigurationError,
@@ -20,7 +20,7 @@ from hokusai.errors import (
     ServiceUnavailableError,
     error_for,
 )
-from hokusai.mlflow_settings import MlflowSettings
+from hokusai._mlflow_settings import MlflowSettings
 
 WRITE_SCOPES = ("mlflow:write", "model:write")  # what the gateway accepts for MLflow writes (docs/gateway.md)
 # MLflow error_code -> HTTP status, for answers MLflow's client turned into exceptions. The gateway's own 502/504

@@ -2,11 +2,11 @@
 
     from hokusai.core import ModelRegistry
 
-    registry = ModelRegistry()                      # key and tracking URI resolved as in hokusai.mlflow_settings
+    registry = ModelRegistry()                      # key and tracking URI resolved as in hokusai._mlflow_settings
     entry = registry.register_baseline(model, model_type="sklearn", model_name="churn", metadata={"team": "x"})
     entry.name, entry.version, entry.run_id, entry.model_uri
 
-Where the key and the tracking URI come from is documented in ``hokusai.mlflow_settings`` and
+Where the key and the tracking URI come from is documented in ``hokusai._mlflow_settings`` and
 docs/third-party-developers.md. Failures raise the SDK's typed errors: ``AuthenticationError`` (wrong, expired or
 revoked key), ``AuthorizationError`` (the key lacks ``mlflow:write``/``model:write``), ``ServiceUnavailableError``
 (MLflow or the gateway unreachable), ``ConfigurationError`` (malformed key, MLflow not installed, nothing to name
@@ -19,11 +19,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from hokusai._errors import ConfigurationError, ServiceUnavailableError
 from hokusai._version import __version__
-from hokusai.core.connection import Connection
-from hokusai.core.entries import ModelEntry
-from hokusai.core.flavours import choose_flavour
-from hokusai.errors import ConfigurationError, ServiceUnavailableError
+from hokusai.core._connection import Connection
+from hokusai.core._entries import ModelEntry
+from hokusai.core._flavours import choose_flavour
 
 DEFAULT_EXPERIMENT = "hokusai-baselines"
 

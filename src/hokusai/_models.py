@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Generic, TypeVar, Union
 
-from hokusai.errors import HokusaiError
+from hokusai._errors import HokusaiError
 
 T = TypeVar("T")
 

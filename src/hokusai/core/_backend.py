@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 
-from hokusai.core.entries import ModelEntry, RunInfo
-from hokusai.core.flavours import Flavour
+from hokusai.core._entries import ModelEntry, RunInfo
+from hokusai.core._flavours import Flavour
 
 RunStatus = Literal["FINISHED", "FAILED", "KILLED"]
 

@@ -10,8 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from hokusai.errors import HokusaiError
-from hokusai.mlflow_settings import (
+from hokusai._errors import HokusaiError
+from hokusai._mlflow_settings import (
     MOCK_MODE_ENV,
     OPTIONAL_MLFLOW_ENV,
     MlflowSettings,

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 import typer
 
-from hokusai.cli import output
-from hokusai.cli.failures import fail, reported
-from hokusai.cli.output import Format
-from hokusai.client import AuthClient
-from hokusai.config import Config, missing_message, resolve
-from hokusai.errors import ConfigurationError
-from hokusai.keys import looks_like_key
+from hokusai._client import AuthClient
+from hokusai._config import Config, missing_message, resolve
+from hokusai._errors import ConfigurationError
+from hokusai._keys import looks_like_key
+from hokusai.cli import _output as output
+from hokusai.cli._failures import fail, reported
+from hokusai.cli._output import Format
 
 app = typer.Typer(help="Create, list, check, rotate and revoke Hokusai API keys.", no_args_is_help=True)
 
@@ -269,7 +269,7 @@ def login(
     profile: ProfileOpt = None,
 ) -> None:
     """Save the service URL and a credential in ~/.hokusai/config (mode 0600)."""
-    from hokusai.cli.login import run_login
+    from hokusai.cli._login import run_login
 
     with reported():
         run_login(url=url, admin_token=admin_token, api_key=api_key, verify=verify, profile=profile)
@@ -278,7 +278,7 @@ def login(
 @app.command("logout")
 def logout(profile: ProfileOpt = None) -> None:
     """Remove the stored credentials of a profile (its URL stays)."""
-    from hokusai.cli.login import run_logout
+    from hokusai.cli._login import run_logout
 
     with reported():
         run_logout(profile)
@@ -287,7 +287,7 @@ def logout(profile: ProfileOpt = None) -> None:
 @app.command("whoami")
 def whoami(fmt: FormatOpt = Format.table, profile: ProfileOpt = None, url: UrlOpt = None) -> None:
     """Which service and credentials are configured, where they come from, and whether they work."""
-    from hokusai.cli.whoami import run_whoami
+    from hokusai.cli._whoami import run_whoami
 
     with reported():
         code = run_whoami(profile=profile, url=url, fmt=fmt)

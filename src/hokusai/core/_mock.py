@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hokusai.core.backend import RunStatus
-from hokusai.core.entries import ModelEntry, RunInfo
-from hokusai.core.flavours import Flavour
-from hokusai.errors import NotFoundError
-from hokusai.mlflow_settings import MOCK_TRACKING_URI
+from hokusai._errors import NotFoundError
+from hokusai._mlflow_settings import MOCK_TRACKING_URI
+from hokusai.core._backend import RunStatus
+from hokusai.core._entries import ModelEntry, RunInfo
+from hokusai.core._flavours import Flavour
 
 logger = logging.getLogger("hokusai.core")
 

@@ -11,12 +11,12 @@ import sys
 
 import typer
 
-from hokusai.cli import output
-from hokusai.cli.failures import fail
-from hokusai.client import AuthClient
-from hokusai.config import DEFAULT_PROFILE, normalize_url, resolve, write_profile
-from hokusai.errors import error_for
-from hokusai.keys import check_format
+from hokusai._client import AuthClient
+from hokusai._config import DEFAULT_PROFILE, normalize_url, resolve, write_profile
+from hokusai._errors import error_for
+from hokusai._keys import check_format
+from hokusai.cli import _output as output
+from hokusai.cli._failures import fail
 
 
 def _interactive() -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hokusai.errors import ConfigurationError
+from hokusai._errors import ConfigurationError
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hokusai.core import failures, tracking
+from hokusai._mlflow_settings import MlflowSettings
+from hokusai.core import _failures as failures
+from hokusai.core import _tracking as tracking
+from hokusai.core._backend import RunStatus
+from hokusai.core._entries import ModelEntry, RunInfo
+from hokusai.core._flavours import Flavour
 from hokusai.core._mlflow import mlflow_major_version
-from hokusai.core.backend import RunStatus
-from hokusai.core.entries import ModelEntry, RunInfo
-from hokusai.core.flavours import Flavour
-from hokusai.mlflow_settings import MlflowSettings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -15,9 +15,9 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final, TypeVar
 
-from hokusai.errors import InvalidRequestError, parse_retry_after
-from hokusai.keys import check_format
-from hokusai.models import (
+from hokusai._errors import InvalidRequestError, parse_retry_after
+from hokusai._keys import check_format
+from hokusai._models import (
     APIKeyInfo,
     AuditEvent,
     BillingInfo,
@@ -30,7 +30,7 @@ from hokusai.models import (
     ValidationResult,
     decode,
 )
-from hokusai.transport import Answer, Call, path
+from hokusai._transport import Answer, Call, path
 
 T = TypeVar("T")
 KEYS = "/api/v1/keys"

@@ -21,8 +21,7 @@ from contextlib import contextmanager
 
 import typer
 
-from hokusai.cli import output
-from hokusai.errors import (
+from hokusai._errors import (
     AuthenticationError,
     AuthorizationError,
     ConfigurationError,
@@ -33,6 +32,7 @@ from hokusai.errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
+from hokusai.cli import _output as output
 
 EXIT_CODES: dict[type[HokusaiError], int] = {
     InvalidRequestError: 2,

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from hokusai._errors import HokusaiError, ServiceUnavailableError
 from hokusai._version import __version__
-from hokusai.core.backend import RunStatus
-from hokusai.core.connection import Connection
-from hokusai.core.entries import RunInfo
-from hokusai.errors import HokusaiError, ServiceUnavailableError
+from hokusai.core._backend import RunStatus
+from hokusai.core._connection import Connection
+from hokusai.core._entries import RunInfo
 
 DEFAULT_EXPERIMENT = "hokusai-experiments"
 logger = logging.getLogger("hokusai.core")

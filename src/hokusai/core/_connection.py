@@ -13,13 +13,13 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+from hokusai._errors import ServiceUnavailableError
+from hokusai._mlflow_settings import MlflowSettings, resolve_mlflow_settings
+from hokusai._mlflow_status import record_configured, record_reachability
+from hokusai.core._backend import Backend
 from hokusai.core._mlflow import require_mlflow
-from hokusai.core.backend import Backend
-from hokusai.core.mlflow_backend import MlflowBackend
-from hokusai.core.mock import MockBackend, warn_once
-from hokusai.errors import ServiceUnavailableError
-from hokusai.mlflow_settings import MlflowSettings, resolve_mlflow_settings
-from hokusai.mlflow_status import record_configured, record_reachability
+from hokusai.core._mlflow_backend import MlflowBackend
+from hokusai.core._mock import MockBackend, warn_once
 
 T = TypeVar("T")
 logger = logging.getLogger("hokusai.core")

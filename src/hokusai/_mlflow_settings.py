@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from hokusai.config import Config, resolve
-from hokusai.errors import ConfigurationError
-from hokusai.keys import check_format, masked_prefix
+from hokusai._config import Config, resolve
+from hokusai._errors import ConfigurationError
+from hokusai._keys import check_format, masked_prefix
 
 DEFAULT_REGISTRY_URL = "https://registry.hokus.ai/mlflow"
 LOCAL_TRACKING_URI = "sqlite:///mlflow.db"  # MLflow 3's own default store, in the current directory

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from hokusai.models import APIKeyInfo, CreatedKey, ValidationResult
+from hokusai._models import APIKeyInfo, CreatedKey, ValidationResult
 
 
 class Format(enum.StrEnum):

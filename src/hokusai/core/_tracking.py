@@ -27,12 +27,11 @@ from typing import Any
 
 import httpx
 
+from hokusai._errors import parse_retry_after
+from hokusai._mlflow_settings import MlflowSettings, installed_token, set_installed_token
+from hokusai._mlflow_status import record_reachability
 from hokusai._version import __version__
-from hokusai.errors import parse_retry_after
-from hokusai.mlflow_settings import MlflowSettings, installed_token, set_installed_token
-from hokusai.mlflow_status import record_reachability
-
-from . import failures
+from hokusai.core import _failures as failures
 
 logger = logging.getLogger("hokusai.core")
 PROBE_PATH = "/api/2.0/mlflow/experiments/search"

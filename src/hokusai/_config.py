@@ -1,0 +1,235 @@
+"""Where the SDK and CLI find their settings: arguments, then ``setup()``/``configure()``, then the environment,
+then a profile of ``~/.hokusai/config``, then defaults.
+
+The config file is INI with one section per profile (``[default]`` first); ``HOKUSAI_PROFILE`` or ``--profile``
+selects another. It may hold secrets (an API key, an admin token), so it is written with mode 0600 inside a 0700
+directory, atomically, and a file others can read is reported. Every resolved value remembers where it came from,
+so ``hokusai auth whoami`` can say which credential is in use and why.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import stat
+import tempfile
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hokusai._errors import ConfigurationError
+
+DEFAULT_PROFILE = "default"
+DEFAULT_AUTH_SERVICE_URL = "http://127.0.0.1:8000"  # the embedded default of `hokusai-auth serve`
+DEFAULT_TIMEOUT = 10.0
+
+# setting -> environment variable. The file uses the setting names as keys.
+ENVIRONMENT: dict[str, str] = {
+    "api_key": "HOKUSAI_API_KEY",
+    "admin_token": "HOKUSAI_ADMIN_TOKEN",
+    "auth_service_url": "HOKUSAI_AUTH_SERVICE_URL",
+    "api_endpoint": "HOKUSAI_API_ENDPOINT",
+}
+SETTINGS: tuple[str, ...] = tuple(ENVIRONMENT)
+SECRET_SETTINGS = frozenset({"api_key", "admin_token"})
+
+
+def config_path() -> Path:
+    """``HOKUSAI_CONFIG_FILE`` if set, else ``~/.hokusai/config``."""
+    override = os.environ.get("HOKUSAI_CONFIG_FILE")
+    return Path(override).expanduser() if override else Path.home() / ".hokusai" / "config"
+
+
+def _parser() -> configparser.ConfigParser:
+    # No interpolation: a '%' in a token must stay a '%'.
+    return configparser.ConfigParser(interpolation=None, default_section="__no_defaults__")
+
+
+def read_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """Every profile in the config file (an absent file has none)."""
+    path = path or config_path()
+    parser = _parser()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, configparser.Error) as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    return {section: dict(parser.items(section)) for section in parser.sections()}
+
+
+class InsecureConfigWarning(UserWarning):
+    """The config file holds a secret and its permissions let other users read it."""
+
+
+def is_readable_by_others(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+_write_lock = threading.Lock()
+
+
+def write_profile(profile: str, values: Mapping[str, str | None], path: Path | None = None) -> Path:
+    """Set ``values`` in ``profile`` (``None`` removes a setting), keeping every other profile. Atomic; 0600."""
+    path = path or config_path()
+    with _write_lock:
+        profiles = read_profiles(path)
+        section = profiles.setdefault(profile, {})
+        for name, value in values.items():
+            if value is None:
+                section.pop(name, None)
+            else:
+                section[name] = value
+        parser = _parser()
+        # [default] first, as people expect to find it.
+        for name in sorted(profiles, key=lambda p: (p != DEFAULT_PROFILE, p)):
+            parser[name] = profiles[name]
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".config-", dir=path.parent)  # created 0600
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                parser.write(handle)
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return path
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings. ``sources`` says where each came from, for people (never the value)."""
+
+    profile: str = DEFAULT_PROFILE
+    api_key: str | None = None
+    admin_token: str | None = None
+    auth_service_url: str = DEFAULT_AUTH_SERVICE_URL
+    api_endpoint: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    sources: Mapping[str, str] = field(default_factory=dict)
+    config_file: Path = field(default_factory=config_path)
+
+    def __repr__(self) -> str:
+        # Secrets never reach a repr, a log line or a traceback.
+        shown = {name: _mask(name, getattr(self, name)) for name in SETTINGS}
+        return f"Config(profile={self.profile!r}, {', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(missing_message(name, self.profile))
+        return str(value)
+
+
+def _mask(name: str, value: str | None) -> str | None:
+    if value is None or name not in SECRET_SETTINGS:
+        return value
+    return value[:11] + "***" if value.startswith("hk_") else "***"
+
+
+def missing_message(name: str, profile: str) -> str:
+    what = {
+        "api_key": "API key",
+        "admin_token": "admin token",
+        "auth_service_url": "auth service URL",
+        "api_endpoint": "Hokusai API endpoint",
+    }[name]
+    return f"no {what} configured: pass it, set {ENVIRONMENT[name]}, or run `hokusai auth login`" + (
+        f" --profile {profile}" if profile != DEFAULT_PROFILE else ""
+    )
+
+
+# What setup()/configure() were given in this process. Below explicit arguments, above the environment.
+_configured: dict[str, Any] = {}
+_configured_lock = threading.Lock()
+
+
+def configure(**settings: Any) -> None:
+    """Set process-wide SDK settings (``api_key``, ``admin_token``, ``auth_service_url``, ``api_endpoint``,
+    ``profile``, ``timeout``); ``None`` forgets a value set earlier. Nothing is checked or contacted here."""
+    allowed = {*SETTINGS, "profile", "timeout"}
+    unknown = set(settings) - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(allowed))}"
+        )
+    with _configured_lock:
+        for name, value in settings.items():
+            if value is None:
+                _configured.pop(name, None)
+            else:
+                _configured[name] = value
+
+
+def reset() -> None:
+    """Forget everything given to ``setup()``/``configure()`` (for tests and long-lived processes)."""
+    with _configured_lock:
+        _configured.clear()
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def resolve(profile: str | None = None, *, profile_must_exist: bool = True, **arguments: Any) -> Config:
+    """The settings in effect: each from the first of argument, setup()/configure(), environment, profile.
+
+    A profile asked for by name (argument, configure() or HOKUSAI_PROFILE) must exist in the file, so a typo in
+    ``--profile`` is an error instead of silently using no credentials; ``login`` creates one and passes
+    ``profile_must_exist=False``."""
+    with _configured_lock:
+        configured = dict(_configured)
+    chosen = _clean(profile) or configured.get("profile") or _clean(os.environ.get("HOKUSAI_PROFILE"))
+    profile_name = chosen or DEFAULT_PROFILE
+    path = config_path()
+    profiles = read_profiles(path)
+    if chosen and chosen != DEFAULT_PROFILE and profile_must_exist and chosen not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(f"profile '{chosen}' not found in {path} (profiles there: {known})")
+    from_file = profiles.get(profile_name, {})
+    if SECRET_SETTINGS & from_file.keys() and is_readable_by_others(path):
+        warnings.warn(f"{path} holds credentials and other users can read it: run chmod 600 {path}",
+                      InsecureConfigWarning, stacklevel=2)  # fmt: skip
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name in SETTINGS:
+        candidates = (
+            (_clean(arguments.get(name)), "the argument"),
+            (_clean(configured.get(name)), "setup()"),
+            (_clean(os.environ.get(ENVIRONMENT[name])), f"environment ({ENVIRONMENT[name]})"),
+            (_clean(from_file.get(name)), f"profile '{profile_name}' in {path}"),
+        )
+        for value, source in candidates:
+            if value is not None:
+                values[name] = value
+                sources[name] = source
+                break
+    if "auth_service_url" in values:
+        values["auth_service_url"] = normalize_url(values["auth_service_url"])
+    if values.get("api_endpoint"):
+        values["api_endpoint"] = normalize_url(values["api_endpoint"])
+    timeout = arguments.get("timeout") or configured.get("timeout") or DEFAULT_TIMEOUT
+    return replace(Config(), profile=profile_name, timeout=float(timeout), sources=sources, config_file=path, **values)
+
+
+def normalize_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"'{url}' is not an http:// or https:// URL")
+    return url
