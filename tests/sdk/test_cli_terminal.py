@@ -141,6 +141,37 @@ def test_the_sdk_and_cli_never_load_the_server_or_mlflow(tmp_path: Path) -> None
     assert sorted(dep.split(">")[0].split("[")[0] for dep in base) == ["httpx", "rich", "typer"]
 
 
+# A base install: every module of the [server] extra is absent (the finder answers as Python does for a package
+# that is not installed), then the `hokusai-auth` entry point pyproject.toml declares runs as its script would.
+_WITHOUT_THE_SERVER = """
+import importlib, re, sys, tomllib
+project = tomllib.load(open({pyproject!r}, "rb"))["project"]
+absent = {{re.split(r"[\\[<>=]", dep)[0].replace("-", "_") for dep in project["optional-dependencies"]["server"]}}
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in absent:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+module, _, function = project["scripts"]["hokusai-auth"].partition(":")
+sys.argv = ["hokusai-auth", *sys.argv[1:]]
+getattr(importlib.import_module(module), function)()
+"""
+
+
+@pytest.mark.parametrize("args", [["serve"], ["migrate"], ["--help"]])
+def test_hokusai_auth_without_the_server_extra_says_what_to_install(args: list[str]) -> None:
+    probe = _WITHOUT_THE_SERVER.format(pyproject=str(ROOT / "pyproject.toml"))
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60,
+                            check=False)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
+    assert result.stderr.startswith("hokusai-auth: ")
+    assert "pip install 'hokusai[server]'" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["create-key", "list-keys", "get-key", "revoke-key", "rotate-key", "validate",
                                      "login", "whoami"])  # fmt: skip
 def test_every_contract_command_has_help(command: str, tmp_path: Path) -> None:
