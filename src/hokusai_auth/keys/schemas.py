@@ -51,8 +51,9 @@ def _unique(values: list[str]) -> list[str]:
 
 ServiceId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_service)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Scope = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:*/-]{0,63}$")]
-Scopes = Annotated[list[Scope], Field(max_length=MAX_SCOPES), AfterValidator(_unique)]
+# One permission a key carries ("read", "model:write"); not an ASGI scope (hokusai_auth.web.asgi.Scope).
+Permission = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:*/-]{0,63}$")]
+Scopes = Annotated[list[Permission], Field(max_length=MAX_SCOPES), AfterValidator(_unique)]
 AllowedIPs = Annotated[
     list[Annotated[str, Field(max_length=64), AfterValidator(_network)]],
     Field(min_length=1, max_length=MAX_ALLOWED_IPS),
