@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from hokusai_auth.db import migrate
-from hokusai_auth.db.base import Base, import_models
 from hokusai_auth.db.engine import create_engine
+from hokusai_auth.tables import metadata
 from tests.conftest import _pg_admin
 
 
@@ -25,12 +25,11 @@ async def _tables(url: str) -> set[str]:
 
 
 async def _diff(url: str) -> list[Any]:
-    import_models()
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
             )
     finally:
         await engine.dispose()

@@ -21,7 +21,7 @@ from sqlalchemy import String
 
 from hokusai._keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
 from hokusai.services import SERVICE_ALIASES, SERVICES
-from hokusai_auth.db.base import Base, import_models
+from hokusai_auth.tables import metadata
 from tests.fuzz import boundaries
 
 KEYS_PREFIX = "/api/v1/keys"
@@ -51,10 +51,9 @@ FIELD_FORMATS = {
 
 def column_lengths() -> set[int]:
     """Every VARCHAR width in the database: values one past them are what overflowed on PostgreSQL."""
-    import_models()
     return {
         column.type.length
-        for table in Base.metadata.tables.values()
+        for table in metadata.tables.values()
         for column in table.columns
         if isinstance(column.type, String) and column.type.length
     }

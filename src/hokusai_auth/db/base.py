@@ -17,9 +17,3 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-
-def import_models() -> None:
-    """Import every feature's models so Base.metadata knows all tables (for migrations and tests)."""
-    from hokusai_auth.audit import models as _audit  # noqa: F401
-    from hokusai_auth.keys import models as _keys  # noqa: F401
-    from hokusai_auth.usage import models as _usage  # noqa: F401

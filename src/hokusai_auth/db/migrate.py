@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from hokusai_auth.db.engine import create_engine
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Above db/ (hokusai_auth/migrations): the migration environment knows every feature's tables (tables.py).
+MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 # Any constant works; it only has to be the same for every process that migrates this database.
 _PG_MIGRATION_LOCK = 0x486F6B75
 

@@ -9,11 +9,8 @@ from typing import Any
 
 from alembic import context
 
-from hokusai_auth.db.base import Base, import_models
 from hokusai_auth.db.engine import create_engine
-
-import_models()
-target_metadata = Base.metadata
+from hokusai_auth.tables import metadata as target_metadata
 
 
 def _run(connection: Any) -> None:
