@@ -14,13 +14,13 @@ from hokusai_auth.audit.service import AuditService
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys.service import KeyService
+from hokusai_auth.propagation.invalidation import Invalidator
 from hokusai_auth.security.admin import AdminAuthenticator
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.service import UsageService
 from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.invalidation import Invalidator
 from hokusai_auth.validation.last_used import LastUsedRecorder
 from hokusai_auth.validation.stack import ValidationStack, open_validation
 from hokusai_auth.validation.validator import Validator

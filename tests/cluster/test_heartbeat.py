@@ -12,11 +12,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from hokusai_auth.clock import FrozenClock
-from hokusai_auth.cluster.change_feed import ChangeFeed
 from hokusai_auth.cluster.heartbeat import RELAX_AFTER_S, Heartbeat
 from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.cluster.subscription import Subscription
 from hokusai_auth.db.engine import Database, open_database
+from hokusai_auth.propagation.change_feed import ChangeFeed
 from hokusai_auth.validation.cache import LocalKeyCache
 from tests.cluster.test_instances import PROPAGATION_BOUND_S
 from tests.conftest import PrivateRedis, eventually

@@ -20,8 +20,8 @@ from hokusai_auth.errors import conflict, invalid_field, not_found
 from hokusai_auth.keys import repository, tokens
 from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
+from hokusai_auth.propagation.invalidation import Invalidator
 from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.invalidation import Invalidator
 from hokusai_auth.validation.state import KeyState
 from hokusai_auth.web.context import RequestContext
 

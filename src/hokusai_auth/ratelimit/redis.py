@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from hokusai_auth.cluster.link import RedisDown, RedisLink
+from hokusai_auth.ratelimit.base import LimiterUnavailable
 from hokusai_auth.ratelimit.gcra import HOUR_US, Decision, ceil_div
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 
@@ -45,10 +46,6 @@ return {1, new_tat - now, 0}
 """
 
 
-class LimiterUnavailable(Exception):
-    """Redis is down and the failure mode is ``closed``."""
-
-
 @dataclass
 class _Batch:
     calls: list[tuple[str, list[int]]] = field(default_factory=list)
@@ -63,8 +60,7 @@ class RedisLimiter:
         self._script = link.client.register_script(_GCRA)
         self._batch: _Batch | None = None
         self._sending: set[asyncio.Task[None]] = set()  # held so the event loop cannot drop a batch mid-flight
-        self.fallbacks = 0
-        self.round_trips = 0
+        self.fallbacks = 0  # checks answered by the in-process fallback while Redis was down
 
     async def hit(self, bucket: str, limit_per_hour: int, burst: int, cost: int) -> Decision:
         interval = HOUR_US // limit_per_hour
@@ -104,7 +100,6 @@ class RedisLimiter:
     async def _execute(self, batch: _Batch) -> None:
         try:
             replies = await self._link.call(lambda client: self._pipeline(client, batch))
-            self.round_trips += 1
         except RedisDown:
             for future in batch.futures:
                 if not future.done():

@@ -24,8 +24,7 @@ from hokusai_auth.audit import recorder
 from hokusai_auth.background import Periodic
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
-from hokusai_auth.ratelimit.base import Limiter
-from hokusai_auth.ratelimit.redis import LimiterUnavailable
+from hokusai_auth.ratelimit.base import Limiter, LimiterUnavailable
 from hokusai_auth.web.context import RequestContext
 
 logger = logging.getLogger("hokusai_auth.security")

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 from hokusai_auth.clock import Clock, SystemClock
-from hokusai_auth.cluster.change_feed import ChangeFeed
-from hokusai_auth.cluster.invalidation_bus import RedisInvalidationBus
 from hokusai_auth.cluster.link import RedisLink
-from hokusai_auth.cluster.shared_cache import SharedKeyCache
 from hokusai_auth.db.engine import Database, open_database
 from hokusai_auth.keys.tokens import KeyDigester
+from hokusai_auth.propagation.change_feed import ChangeFeed
+from hokusai_auth.propagation.invalidation import Invalidator
+from hokusai_auth.propagation.invalidation_bus import RedisInvalidationBus
+from hokusai_auth.propagation.shared_cache import SharedKeyCache
 from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.ratelimit.redis import RedisLimiter
@@ -27,7 +28,6 @@ from hokusai_auth.settings import Settings
 from hokusai_auth.usage.service import UsageService
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.invalidation import Invalidator
 from hokusai_auth.validation.last_used import LastUsedRecorder
 from hokusai_auth.validation.quota import MonthlyQuota
 from hokusai_auth.validation.validator import Validator

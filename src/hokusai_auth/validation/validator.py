@@ -20,9 +20,8 @@ from hokusai import _keys as key_format
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository, tokens
-from hokusai_auth.ratelimit.base import Limiter
+from hokusai_auth.ratelimit.base import Limiter, LimiterUnavailable
 from hokusai_auth.ratelimit.gcra import Decision
-from hokusai_auth.ratelimit.redis import LimiterUnavailable
 from hokusai_auth.validation.cache import LocalKeyCache, Lookup, Miss
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.last_used import LastUsedRecorder
@@ -30,7 +29,7 @@ from hokusai_auth.validation.outcomes import Code, Rejection, reject
 from hokusai_auth.validation.state import CheckRequest, KeyState, hash_fingerprint
 
 if TYPE_CHECKING:
-    from hokusai_auth.cluster.shared_cache import SharedKeyCache
+    from hokusai_auth.propagation.shared_cache import SharedKeyCache
     from hokusai_auth.validation.quota import MonthlyQuota
 
 logger = logging.getLogger("hokusai_auth.validation")

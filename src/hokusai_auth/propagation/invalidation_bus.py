@@ -17,8 +17,8 @@ import orjson
 
 from hokusai_auth.cluster.heartbeat import HEARTBEAT_CHANNEL, Heartbeat
 from hokusai_auth.cluster.link import RedisDown, RedisLink
-from hokusai_auth.cluster.shared_cache import SharedKeyCache
 from hokusai_auth.cluster.subscription import Subscription
+from hokusai_auth.propagation.shared_cache import SharedKeyCache
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.state import KeyState
 
