@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from hokusai_auth.app import create_app
-from hokusai_auth.clock import Clock, FrozenClock
+from hokusai_auth.clock import FrozenClock
 from hokusai_auth.db import migrate
 from hokusai_auth.settings import Settings
 
@@ -152,7 +152,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 class Service:
     """A running app (lifespan entered) and an HTTP client on it."""
 
-    def __init__(self, app: Any, client: httpx.AsyncClient, clock: Clock | None) -> None:
+    def __init__(self, app: Any, client: httpx.AsyncClient, clock: FrozenClock | None) -> None:
         self.app = app
         self.client = client
         self.clock = clock
@@ -185,7 +185,7 @@ ServiceFactory = Callable[..., Awaitable[Service]]
 async def make_service() -> AsyncIterator[ServiceFactory]:
     async with AsyncExitStack() as stack:
 
-        async def factory(database_url: str, *, clock: Clock | None = None, **overrides: Any) -> Service:
+        async def factory(database_url: str, *, clock: FrozenClock | None = None, **overrides: Any) -> Service:
             app = create_app(make_settings(database_url, **overrides), clock=clock)
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(

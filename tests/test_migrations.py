@@ -63,7 +63,9 @@ async def test_sqlite_up_and_down(tmp_path: Path) -> None:
 async def test_postgresql_up_and_down(pg_url: str) -> None:
     from sqlalchemy.engine import make_url
 
-    name = make_url(pg_url).database + "_migrations"
+    database = make_url(pg_url).database
+    assert database is not None
+    name = database + "_migrations"
     await _pg_admin(f'CREATE DATABASE "{name}"', pg_url)
     url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     try:

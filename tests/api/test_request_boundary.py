@@ -111,7 +111,7 @@ async def test_every_request_body_model_checks_storable_text(svc: Service) -> No
     routes = [route for route in _all_api_routes(svc) if route.body_field is not None]
     assert routes, "the walk found no body models"
     for route in routes:
-        model = route.body_field.field_info.annotation  # type: ignore[union-attr]
+        model = route.body_field.field_info.annotation
         models = [m for m in getattr(model, "__args__", (model,)) if isinstance(m, type) and issubclass(m, BaseModel)]
         assert models, route.path
         for body_model in models:

@@ -76,7 +76,13 @@ def assert_failure(response: Any, status: int, error: str, code: str) -> dict[st
 
 
 async def test_no_key_anywhere(service: Service) -> None:
-    for kwargs in ({}, {"json": {}}, {"headers": {"Authorization": "Bearer not-a-key"}}, {"json": {"api_key": ""}}):
+    ways: tuple[dict[str, Any], ...] = (
+        {},
+        {"json": {}},
+        {"headers": {"Authorization": "Bearer not-a-key"}},
+        {"json": {"api_key": ""}},
+    )
+    for kwargs in ways:
         response = await service.client.post("/api/v1/keys/validate", **kwargs)
         assert_failure(response, 401, "API key required", "missing_api_key")
 

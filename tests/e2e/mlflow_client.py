@@ -43,7 +43,7 @@ def log_run(artifact_mb: int) -> dict[str, object]:
 def register_model() -> dict[str, object]:
     import mlflow
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # scikit-learn ships no types
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(50, 3))

@@ -43,7 +43,7 @@ def test_first_start_from_an_empty_data_directory(tmp_path: Path) -> None:
             {"json": {"api_key": key}},
             {"params": {"api_key": key}},
         ):
-            response = httpx.post(f"{base}/api/v1/keys/validate", **way)  # type: ignore[arg-type]
+            response = httpx.post(f"{base}/api/v1/keys/validate", **way)
             assert response.status_code == 200, way
         assert httpx.get(f"{base}/ready").json()["checks"]["database"] is True
     finally:

@@ -26,11 +26,12 @@ async def test_embedded_validator_gives_the_same_decisions(service: Service, emb
     ok = await embedded.validate(key, service_id="prediction-api", required_scope="predict", client_ip="10.1.2.3")
     assert ok.valid
     assert AuthenticatedKey.of(ok).key_id.hex == created["key_id"].replace("-", "")
-    for kwargs, code in [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"service_id": "platform", "client_ip": "10.1.2.3"}, "wrong_service"),
         ({"client_ip": "192.0.2.1"}, "ip_not_allowed"),
         ({"client_ip": "10.1.2.3", "required_scope": "train"}, "insufficient_scope"),
-    ]:
+    ]
+    for kwargs, code in refusals:
         verdict = await embedded.validate(key, **kwargs)
         assert verdict.rejection is not None
         assert verdict.rejection.code.value == code

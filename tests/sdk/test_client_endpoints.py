@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from hokusai import (
+    APIKeyInfo,
+    AsyncAuthClient,
+    AuthClient,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    CreatedKey,
     InvalidRequestError,
     NotFoundError,
+    check_format,
 )
 from hokusai._api import UNSET
-from hokusai._client import AsyncAuthClient, AuthClient
-from hokusai._keys import check_format
-from hokusai._models import APIKeyInfo, CreatedKey
 from tests.conftest import ADMIN_TOKEN
 from tests.sdk.conftest import SERVICE_TOKEN, LiveService
 

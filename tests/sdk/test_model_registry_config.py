@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -316,10 +317,11 @@ def test_the_flavour_comes_from_model_type_or_from_the_models_class() -> None:
 
 
 def test_a_python_model_is_logged_as_pyfunc() -> None:
-    pyfunc = pytest.importorskip("mlflow.pyfunc")
+    pytest.importorskip("mlflow.pyfunc")
+    from mlflow.pyfunc.model import PythonModel
 
-    class Echo(pyfunc.PythonModel):
-        def predict(self, context: object, model_input: list[str]) -> list[str]:
+    class Echo(PythonModel):
+        def predict(self, context: object, model_input: list[str], params: dict[str, Any] | None = None) -> list[str]:
             return model_input
 
     assert choose_flavour(Echo(), None).name == "pyfunc"

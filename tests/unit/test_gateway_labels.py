@@ -102,12 +102,12 @@ def test_labels(upstream: str, path: str, label: str) -> None:
 
 
 def test_prediction_routes_are_configurable_and_survive_the_trip_to_workers() -> None:
-    base = {"prediction_upstream": "http://predict.internal"}
-    default = GatewayConfig(**base)
+    upstream = "http://predict.internal"
+    default = GatewayConfig(prediction_upstream=upstream)
     assert default.prediction_routes == DEFAULT_PREDICTION_ROUTES
     assert "HOKUSAI_GATEWAY_PREDICTION_ROUTES" not in default.to_env()
     for routes in (("/score", "/v2/models/{name}/infer", "/files/{path:path}"), ()):
-        config = GatewayConfig(**base, prediction_routes=routes)
+        config = GatewayConfig(prediction_upstream=upstream, prediction_routes=routes)
         assert GatewayConfig.from_env(config.to_env()) == config
     env = {"HOKUSAI_GATEWAY_PREDICTION_UPSTREAM": "http://p", "HOKUSAI_GATEWAY_PREDICTION_ROUTES": " /a , /b/{id} ,"}
     assert GatewayConfig.from_env(env).prediction_routes == ("/a", "/b/{id}")
