@@ -1,11 +1,18 @@
-"""Serving ASGI apps on real sockets inside a test's event loop."""
+"""The one in-process harness: ASGI apps served by uvicorn on real sockets, as `hokusai-auth serve` serves them.
+
+``serving`` runs the server in the test's own event loop (async tests); ``serving_in_thread`` runs the same server
+in a thread of its own, for blocking callers (the sync SDK client, the CLI). Both yield the base URL. Real
+processes (the installed commands, MLflow) are started by ``tests/e2e/helpers.py`` instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -13,19 +20,26 @@ import uvicorn
 from hokusai_auth.web.server import GuardedHttpToolsProtocol
 from tests.conftest import free_port
 
+Lifespan = Literal["auto", "on", "off"]
+START_TIMEOUT_S = 30.0
 
-@asynccontextmanager
-async def serving(
-    app: Any, *, lifespan: str = "on", http: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
-) -> AsyncIterator[str]:
-    """Run ``app`` with uvicorn on a free port until the block ends, on the protocol `hokusai-auth serve` uses;
-    yields its base URL."""
+
+def _server(app: Any, lifespan: Lifespan, http: type[GuardedHttpToolsProtocol]) -> tuple[uvicorn.Server, str]:
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None, access_log=False, http=http,
         proxy_headers=False,  # as `hokusai-auth serve`: the app resolves client addresses against TRUSTED_PROXIES
     )  # fmt: skip
-    server = uvicorn.Server(config)
+    return uvicorn.Server(config), f"http://127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def serving(
+    app: Any, *, lifespan: Lifespan = "on", http: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
+) -> AsyncIterator[str]:
+    """Serve ``app`` in this event loop until the block ends, on the protocol `hokusai-auth serve` uses; yields
+    its base URL."""
+    server, url = _server(app, lifespan, http)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -33,10 +47,31 @@ async def serving(
             raise RuntimeError("server stopped before it started")
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.should_exit = True
         await task
+
+
+@contextmanager
+def serving_in_thread(
+    app: Any, *, lifespan: Lifespan = "on", http: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
+) -> Iterator[str]:
+    """``serving`` for blocking callers: the same server, with its own event loop in a background thread."""
+    server, url = _server(app, lifespan, http)
+    thread = threading.Thread(target=server.run, name=f"uvicorn {url}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the test server on {url} did not start")
+        time.sleep(0.01)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_S)
 
 
 async def open_connection(base_url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -1,52 +1,23 @@
-"""A real auth service on a free port for the SDK and CLI tests, served by uvicorn in a thread so blocking code
-(the sync client, the CLI) can call it; plus an environment with no Hokusai configuration of the machine's."""
+"""A real auth service on a free port for the SDK and CLI tests, served in a thread (``tests.servers``) so blocking
+code (the sync client, the CLI) can call it; plus an environment with no Hokusai configuration of the machine's."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 import hokusai.config
 from hokusai_auth.app import create_app
-from tests.conftest import ADMIN_TOKEN, free_port, make_settings
+from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.servers import serving_in_thread
 
 SERVICE_TOKEN = "sdk-test-service-token-" + "s" * 24
 HOKUSAI_VARIABLES = ("HOKUSAI_API_KEY", "HOKUSAI_ADMIN_TOKEN", "HOKUSAI_AUTH_SERVICE_URL", "HOKUSAI_API_ENDPOINT",
                      "HOKUSAI_PROFILE", "HOKUSAI_CONFIG_FILE", "HOKUSAI_DEBUG")  # fmt: skip
-
-
-class ThreadedServer:
-    """uvicorn serving ``app`` on 127.0.0.1 from a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 class LiveService:
@@ -70,8 +41,8 @@ def live_service(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
     path = tmp_path_factory.mktemp("sdk-service") / "hokusai.db"
     shutil.copy(sqlite_template, path)
     settings = make_settings(f"sqlite:///{path}", service_tokens=SERVICE_TOKEN, usage_flush_interval=0.2)
-    with ThreadedServer(create_app(settings)) as server:
-        yield LiveService(server.url)
+    with serving_in_thread(create_app(settings)) as url:
+        yield LiveService(url)
 
 
 @pytest.fixture

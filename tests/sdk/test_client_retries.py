@@ -13,12 +13,18 @@ from typing import Any
 
 import pytest
 
-from hokusai import AuthenticationError, HokusaiError, RateLimitError, ServiceUnavailableError
-from hokusai._client import AsyncAuthClient, AuthClient
-from hokusai._models import DecodeError
-from hokusai._transport import RetryPolicy
+from hokusai import (
+    AsyncAuthClient,
+    AuthClient,
+    AuthenticationError,
+    DecodeError,
+    HokusaiError,
+    RateLimitError,
+    RetryPolicy,
+    ServiceUnavailableError,
+)
 from tests.conftest import free_port
-from tests.sdk.conftest import ThreadedServer
+from tests.servers import serving_in_thread
 
 KEY_ID = "00000000-0000-4000-8000-000000000001"
 KEY_JSON = {
@@ -29,7 +35,8 @@ KEY_JSON = {
     "rotated_from": None, "rotated_to": None,
 }  # fmt: skip
 FAST = RetryPolicy(attempts=3, backoff_s=0.01)
-Script = list[tuple[int, dict[str, str], Any]]
+Answer = tuple[int, dict[str, str], Any]  # status, headers, body (JSON, or a str sent as HTML)
+Script = list[Answer]
 
 
 class ScriptedServer:
@@ -37,7 +44,7 @@ class ScriptedServer:
         self.scripts: dict[str, Script] = {}
         self.attempts: dict[str, int] = {}
 
-    def script(self, path: str, *answers: tuple[int, dict[str, str], Any]) -> None:
+    def script(self, path: str, *answers: Answer) -> None:
         self.scripts[path] = list(answers)
         self.attempts[path] = 0
 
@@ -58,15 +65,15 @@ class ScriptedServer:
 @pytest.fixture(scope="module")
 def scripted() -> Iterator[tuple[ScriptedServer, str]]:
     app = ScriptedServer()
-    with ThreadedServer(app) as server:
-        yield app, server.url
+    with serving_in_thread(app) as url:
+        yield app, url
 
 
 def _client(url: str, policy: RetryPolicy = FAST) -> AuthClient:
     return AuthClient(url, admin_token="t", retry=policy)
 
 
-UNAVAILABLE = (503, {}, {"detail": "Service temporarily unavailable", "code": "service_unavailable"})
+UNAVAILABLE: Answer = (503, {}, {"detail": "Service temporarily unavailable", "code": "service_unavailable"})
 
 
 def test_reads_are_retried_on_503_until_they_succeed(scripted: tuple[ScriptedServer, str], sdk_env: Path) -> None:
