@@ -4,7 +4,8 @@ Databases: every API test runs on SQLite and on PostgreSQL. PostgreSQL is HOKUSA
 local server at 127.0.0.1:5432 (database ``test``, user ``postgres``). Each test session creates a database of
 its own there and drops it at the end, so concurrent runs never see each other. Redis likewise: a key prefix per
 test, and only those keys are deleted. Under CI=true a missing PostgreSQL or Redis fails the run; elsewhere the
-tests that need them are skipped with the reason.
+tests that need them are skipped with the reason. Those tests carry the ``postgres`` and ``redis`` markers, put on
+by the fixtures they use, so ``-m 'not postgres and not redis'`` selects the tests that need neither.
 """
 
 from __future__ import annotations
@@ -46,6 +47,24 @@ def unavailable(what: str, reason: str) -> None:
     if CI:
         pytest.fail(f"{message}; it is required when CI=true", pytrace=False)
     pytest.skip(message)
+
+
+# Fixtures that need a server, by marker. database_url reaches PostgreSQL through its "postgresql" parameter.
+SERVER_FIXTURES = {
+    "postgres": frozenset({"pg_url", "pg_session_url"}),
+    "redis": frozenset({"redis_url", "redis_prefix", "private_redis"}),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgresql":
+            fixtures.add("pg_url")
+        for marker, needs in SERVER_FIXTURES.items():
+            if fixtures & needs:
+                item.add_marker(marker)
 
 
 def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
