@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from hokusai_auth.limits import REQUEST_ID_MAX
 from hokusai_auth.ops.metrics import Metrics
+from hokusai_auth.web.access_log import AccessLog
 from hokusai_auth.web.asgi import (
     ASGIApp,
     BodyMeter,
@@ -83,7 +84,7 @@ class EnvelopeMiddleware:
         self.proxies = trusted_proxies
         self.log_enabled = access_log_enabled
         self.body_limit = body_limit  # bytes a request to this scope may send; None: no ceiling (proxied uploads)
-        self.access_log = logging.getLogger(logger_name)
+        self.access_log = AccessLog(logger_name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,10 +96,12 @@ class EnvelopeMiddleware:
         path: str = scope["path"]
         tls = forwarded_proto(scope, self.proxies) == "https"
         csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
-        status_holder = [500, 0]  # status sent, and whether the response has started
+        status_holder = [500, 0, 0]  # status sent; whether the response has started; whether it is complete
 
         async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                status_holder[2] = 1
+            elif message["type"] == "http.response.start":
                 status_holder[0], status_holder[1] = message["status"], 1
                 headers = list(message.get("headers", ()))
                 if not scope.get("hokusai.proxied"):
@@ -122,7 +125,10 @@ class EnvelopeMiddleware:
             await send_json(send_wrapper, 413, {"detail": exc.detail, "code": "payload_too_large"})
         except Exception:
             # Answered here rather than by the framework's outermost error layer, so that a 500 too carries the
-            # request id (the way to find its log line) and the security headers.
+            # request id (the way to find its log line) and the security headers. The framework answers (and
+            # logs) its own errors, then raises them again for the server's sake: a complete answer ends it here.
+            if status_holder[2]:
+                return
             if status_holder[1]:
                 raise
             _errors.exception("unhandled error", extra={"request_id": request_id, "path": path})
@@ -143,22 +149,20 @@ class EnvelopeMiddleware:
         return refusal, receive
 
     def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
-        """Metrics and the access-log line of one request."""
+        """Metrics and the access-log line of one request (both plain appends: see ops/metrics.py, access_log.py)."""
         template = scope.get("hokusai.route") or getattr(scope.get("route"), "path", None) or "<unmatched>"
         self.metrics.observe(scope["method"], template, status, elapsed)
-        if self.log_enabled and self.access_log.isEnabledFor(logging.INFO):
+        if self.log_enabled and self.access_log.enabled:
             address = client_ip(scope, self.proxies)
-            self.access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"],  # never the query string
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "client_ip": str(address) if address else None,
-                },
+            self.access_log.record(
+                time.time(),
+                request_id,
+                scope["method"],
+                scope["path"],  # never the query string
+                template,
+                status,
+                elapsed,
+                str(address) if address else None,
             )
 
 
