@@ -3,7 +3,7 @@
 
 Importing this package does not import MLflow; a registry or manager does when it first needs it, and without
 the extra raises ``ConfigurationError`` ("install hokusai[mlflow]"). Mock mode (``HOKUSAI_MOCK_MODE=true``) works
-without MLflow. Key and tracking URI resolution: ``hokusai._mlflow_settings``; status:
+without MLflow. Where the key and the tracking URI come from: docs/third-party-developers.md; what is in use:
 ``hokusai.config.get_mlflow_status()``.
 """
 
