@@ -44,7 +44,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_runtime(settings, clock=clock) as runtime:
-            app.state.runtime = runtime
+            app.state.runtime = runtime  # the validate fast path's validator and trusted proxies
+            app.state.components = runtime.components()  # every other route's service (components.py)
             metrics.watch(lambda: runtime.validator.outcomes, runtime.gauges)
             if freeze_gc:
                 gc.collect()

@@ -20,7 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from hokusai_auth.security.principal import Requirement
+from hokusai_auth.deps import Requirement
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 EDGE_ANSWERS = {

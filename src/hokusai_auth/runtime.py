@@ -6,17 +6,20 @@ Nothing here connects at import time; tests build one per configuration. The val
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hokusai_auth.audit.service import AuditService
 from hokusai_auth.clock import Clock
+from hokusai_auth.components import Components
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys.service import KeyService
+from hokusai_auth.ops.readiness import ReadinessProbes
 from hokusai_auth.propagation.invalidation import Invalidator
 from hokusai_auth.security.admin import AdminAuthenticator
 from hokusai_auth.security.failures import FailedCredentials
+from hokusai_auth.security.principal import Credentials
 from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.service import UsageService
@@ -33,13 +36,14 @@ class Runtime:
     stack: ValidationStack
     keys: KeyService
     audit: AuditService
-    admin: AdminAuthenticator
-    service_auth: ServiceAuthenticator
+    credentials: Credentials
     failed_credentials: FailedCredentials
     usage: UsageService
-    # name -> probe, reported by /ready; optional ones degrade the service rather than stop it
-    readiness_probes: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
-    optional_dependencies: set[str] = field(default_factory=lambda: {"redis"})
+    readiness: ReadinessProbes
+
+    def components(self) -> Components:
+        """What the routes and the credential gate ask for (components.py)."""
+        return Components(self.keys, self.audit, self.usage, self.credentials, self.readiness)
 
     @property
     def database(self) -> Database:
@@ -100,9 +104,13 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
                 invalidator=stack.invalidator,
             ),
             audit=AuditService(stack.database, stack.clock),
-            admin=AdminAuthenticator(settings.admin_token_values()),
-            service_auth=ServiceAuthenticator(settings.service_token_values()),
+            credentials=Credentials(
+                admin=AdminAuthenticator(settings.admin_token_values()),
+                services=ServiceAuthenticator(settings.service_token_values()),
+                failures=failed_credentials,
+                trusted_proxies=settings.trusted_proxies,
+            ),
             failed_credentials=failed_credentials,
             usage=stack.usage,
-            readiness_probes=dict(stack.probes),
+            readiness=ReadinessProbes({"database": stack.database.ping}, dict(stack.probes)),
         )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hokusai_auth.audit.schemas import AuditEventOut
-from hokusai_auth.audit.service import AuditFilter
-from hokusai_auth.deps import AdminContext, RuntimeDep
+from hokusai_auth.audit.service import AuditFilter, AuditService
+from hokusai_auth.components import provided
+from hokusai_auth.deps import AdminContext
 from hokusai_auth.times import BOUNDS_TEXT, AwareTime
 from hokusai_auth.web.pagination import set_next_page
 
 router = APIRouter(tags=["audit"])
+Audit = Annotated[AuditService, Depends(provided(AuditService))]
 
 
 @router.get("/api/v1/audit-logs", operation_id="list_audit_logs", summary="Read the audit log")
@@ -20,7 +22,7 @@ async def list_audit_logs(
     request: Request,
     response: Response,
     _ctx: AdminContext,
-    runtime: RuntimeDep,
+    audit: Audit,
     key_id: Annotated[str | None, Query(description="events about this key")] = None,
     actor: str | None = None,
     action: Annotated[str | None, Query(description="e.g. api_key.create, api_key.revoke")] = None,
@@ -29,7 +31,7 @@ async def list_audit_logs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> list[AuditEventOut]:
-    page = await runtime.audit.list(
+    page = await audit.list(
         AuditFilter(target_id=key_id, actor=actor, action=action, since=since, until=until), limit, cursor
     )
     set_next_page(request, response, page.next_cursor)

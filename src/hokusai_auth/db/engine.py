@@ -7,10 +7,11 @@ with ``BEGIN IMMEDIATE`` and wait for the lock; reads stay deferred so they neve
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -18,6 +19,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5.0
 POOL_TIMEOUT_S = 10.0
 STATEMENT_TIMEOUT_S = 30.0
+PING_TIMEOUT_S = 2.0
 _BEGIN_OPTION = "hokusai_sqlite_begin"
 
 
@@ -82,9 +84,14 @@ class Database:
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+    async def ping(self, within_s: float = PING_TIMEOUT_S) -> bool:
+        """One round trip (the readiness check): False on any failure, or after ``within_s``."""
+        try:
+            async with asyncio.timeout(within_s), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"
+            return False
+        return True
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from hokusai.services import canonical_service, describe_services
-from hokusai_auth.deps import AdminContext, RuntimeDep
+from hokusai_auth.components import provided
+from hokusai_auth.deps import AdminContext
 from hokusai_auth.errors import invalid_field
 from hokusai_auth.keys.repository import KeyFilter
 from hokusai_auth.keys.schemas import (
@@ -21,9 +22,10 @@ from hokusai_auth.keys.schemas import (
     RotateKeyRequest,
     UpdateKeyRequest,
 )
-from hokusai_auth.keys.service import parse_key_id
+from hokusai_auth.keys.service import KeyService, parse_key_id
 from hokusai_auth.web.pagination import set_next_page
 
+Keys = Annotated[KeyService, Depends(provided(KeyService))]
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "missing or wrong admin token"},
     422: {"description": "a field is out of range or of the wrong type; `detail` names it"},
@@ -37,15 +39,15 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
     router = APIRouter(tags=["keys"], responses=_ERRORS, include_in_schema=not alias)
 
     @router.post(prefix, status_code=201, operation_id=f"create_api_key{suffix}", summary="Create an API key")
-    async def create_key(body: CreateKeyRequest, ctx: AdminContext, runtime: RuntimeDep) -> CreatedKey:
-        return await runtime.keys.create(body, ctx)
+    async def create_key(body: CreateKeyRequest, ctx: AdminContext, keys: Keys) -> CreatedKey:
+        return await keys.create(body, ctx)
 
     @router.get(prefix, operation_id=f"list_api_keys{suffix}", summary="List API keys (newest first)")
     async def list_keys(
         request: Request,
         response: Response,
         _ctx: AdminContext,
-        runtime: RuntimeDep,
+        keys: Keys,
         service_id: str | None = None,
         user_id: str | None = None,
         active_only: bool = False,
@@ -59,8 +61,7 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
                 raise invalid_field(
                     "service_id", f"unknown service id; valid service ids: {describe_services()}", "query"
                 )
-        flt = KeyFilter(service_id=canonical, user_id=user_id, active_at=runtime.clock.now() if active_only else None)
-        page = await runtime.keys.list(flt, limit, cursor)
+        page = await keys.list(KeyFilter(service_id=canonical, user_id=user_id), limit, cursor, active_only=active_only)
         set_next_page(request, response, page.next_cursor)
         return page.items
 
@@ -70,8 +71,8 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         summary="Get one API key",
         responses={404: {"description": "API key not found"}},
     )
-    async def get_key(key_id: str, _ctx: AdminContext, runtime: RuntimeDep) -> APIKeyInfo:
-        return await runtime.keys.get(parse_key_id(key_id))
+    async def get_key(key_id: str, _ctx: AdminContext, keys: Keys) -> APIKeyInfo:
+        return await keys.get(parse_key_id(key_id))
 
     @router.patch(
         f"{prefix}/{{key_id}}",
@@ -79,8 +80,8 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         summary="Change an API key's settings",
         responses={404: {"description": "API key not found"}},
     )
-    async def update_key(key_id: str, body: UpdateKeyRequest, ctx: AdminContext, runtime: RuntimeDep) -> APIKeyInfo:
-        return await runtime.keys.update(parse_key_id(key_id), body, ctx)
+    async def update_key(key_id: str, body: UpdateKeyRequest, ctx: AdminContext, keys: Keys) -> APIKeyInfo:
+        return await keys.update(parse_key_id(key_id), body, ctx)
 
     @router.delete(
         f"{prefix}/{{key_id}}",
@@ -88,8 +89,8 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
         summary="Revoke an API key",
         responses={404: {"description": "API key not found"}},
     )
-    async def revoke_key(key_id: str, ctx: AdminContext, runtime: RuntimeDep) -> RevokedMessage:
-        await runtime.keys.revoke(parse_key_id(key_id), ctx)
+    async def revoke_key(key_id: str, ctx: AdminContext, keys: Keys) -> RevokedMessage:
+        await keys.revoke(parse_key_id(key_id), ctx)
         return RevokedMessage()
 
     @router.post(
@@ -105,10 +106,10 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
     async def rotate_key(
         key_id: str,
         ctx: AdminContext,
-        runtime: RuntimeDep,
+        keys: Keys,
         body: Annotated[RotateKeyRequest | None, Body()] = None,
     ) -> CreatedKey:
         grace = body.grace_period_seconds if body is not None else 0
-        return await runtime.keys.rotate(parse_key_id(key_id), grace, ctx)
+        return await keys.rotate(parse_key_id(key_id), grace, ctx)
 
     return router

@@ -7,7 +7,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,6 @@ from hokusai_auth.validation.state import KeyState
 from hokusai_auth.web.context import RequestContext
 
 KEY_NOT_FOUND = "API key not found"
-MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -149,11 +148,15 @@ class KeyService:
             raise not_found(KEY_NOT_FOUND)
         return to_info(row, self._clock.now())
 
-    async def list(self, flt: repository.KeyFilter, limit: int, cursor: str | None) -> KeyPage:
+    async def list(
+        self, flt: repository.KeyFilter, limit: int, cursor: str | None, *, active_only: bool = False
+    ) -> KeyPage:
         after = decode_cursor(cursor) if cursor else None
+        now = self._clock.now()
+        if active_only:
+            flt = replace(flt, active_at=now)
         async with self._db.reader() as session:
             rows = await repository.page(session, flt, limit + 1, after)
-        now = self._clock.now()
         more = len(rows) > limit
         rows = rows[:limit]
         return KeyPage([to_info(row, now) for row in rows], encode_cursor(rows[-1]) if more and rows else None)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from hokusai_auth.deps import RuntimeDep
+from hokusai_auth.components import provided
 from hokusai_auth.errors import RETRY_AFTER_UNAVAILABLE_S
+from hokusai_auth.ops.readiness import ReadinessProbes
 
 router = APIRouter(tags=["operations"])
-READY_TIMEOUT_S = 2.0
 
 
 class Readiness(BaseModel):
@@ -35,12 +35,10 @@ async def health() -> dict[str, str]:
         503: {"model": Readiness, "description": "a required dependency is down; `checks` names it"},
     },
 )
-async def ready(runtime: RuntimeDep) -> JSONResponse:
-    checks: dict[str, bool] = {"database": await runtime.stack.database_ok(READY_TIMEOUT_S)}
-    for name, probe in runtime.readiness_probes.items():
-        checks[name] = await probe()
-    degraded = [name for name, ok in checks.items() if not ok and name in runtime.optional_dependencies]
-    required_ok = all(ok for name, ok in checks.items() if name not in runtime.optional_dependencies)
+async def ready(probes: Annotated[ReadinessProbes, Depends(provided(ReadinessProbes))]) -> JSONResponse:
+    checks = await probes.run()
+    degraded = [name for name in probes.optional if not checks[name]]
+    required_ok = all(checks[name] for name in probes.required)
     body: dict[str, Any] = {"status": "ready" if required_ok else "not ready", "checks": checks}
     if degraded:
         body["degraded"] = degraded

@@ -21,8 +21,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 
+from hokusai_auth.components import components_of
+from hokusai_auth.deps import PRINCIPAL_KEY, Requirement
 from hokusai_auth.errors import ServiceError
-from hokusai_auth.security.principal import PRINCIPAL_KEY, Requirement, authenticate
+from hokusai_auth.security.principal import Credentials
 from hokusai_auth.web.asgi import ASGIApp, Receive, Scope, Send, send_json
 
 
@@ -67,7 +69,8 @@ class CredentialGate:
             requirement = self.requirement(scope)
             if requirement is not None:
                 try:
-                    scope[PRINCIPAL_KEY] = await authenticate(scope["app"].state.runtime, scope, requirement)
+                    credentials = components_of(scope["app"]).get(Credentials)
+                    scope[PRINCIPAL_KEY] = await credentials.authenticate(scope, requirement)
                 except ServiceError as error:
                     headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
                     await send_json(send, error.status, error.body(), headers)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from hokusai_auth.deps import RuntimeDep, ServiceContext
+from hokusai_auth.components import provided
+from hokusai_auth.deps import ServiceContext
 from hokusai_auth.keys.service import parse_key_id
 from hokusai_auth.usage.schemas import BillingInfo, UsageAggregate, UsageRecorded, UsageRecordIn, UsageStats
+from hokusai_auth.usage.service import UsageService
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "missing or wrong service credential"},
@@ -21,6 +23,7 @@ _ERRORS: dict[int | str, dict[str, str]] = {
 _NOT_FOUND: dict[int | str, dict[str, str]] = {404: {"description": "API key not found"}}
 
 router = APIRouter(tags=["usage"], responses=_ERRORS)
+Usage = Annotated[UsageService, Depends(provided(UsageService))]
 
 
 @router.get(
@@ -30,12 +33,12 @@ router = APIRouter(tags=["usage"], responses=_ERRORS)
 )
 async def get_usage_aggregate(
     _ctx: ServiceContext,
-    runtime: RuntimeDep,
+    usage: Usage,
     service_id: Annotated[str | None, Query(description="only this service (aliases ok)")] = None,
     start_date: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive; default 29 days before end")] = None,
     end_date: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive; default today (UTC)")] = None,
 ) -> UsageAggregate:
-    return await runtime.usage.aggregate(service_id, start_date, end_date)
+    return await usage.aggregate(service_id, start_date, end_date)
 
 
 @router.post(
@@ -44,8 +47,8 @@ async def get_usage_aggregate(
     summary="Record one request made with an API key",
     responses=_NOT_FOUND,
 )
-async def record_usage(key_id: str, body: UsageRecordIn, _ctx: ServiceContext, runtime: RuntimeDep) -> UsageRecorded:
-    await runtime.usage.ingest(parse_key_id(key_id), body)
+async def record_usage(key_id: str, body: UsageRecordIn, _ctx: ServiceContext, usage: Usage) -> UsageRecorded:
+    await usage.ingest(parse_key_id(key_id), body)
     return UsageRecorded()
 
 
@@ -58,10 +61,10 @@ async def record_usage(key_id: str, body: UsageRecordIn, _ctx: ServiceContext, r
 async def get_usage_stats(
     key_id: str,
     _ctx: ServiceContext,
-    runtime: RuntimeDep,
+    usage: Usage,
     period: Annotated[str | None, Query(description="YYYY-MM (UTC); default the current month")] = None,
 ) -> UsageStats:
-    return await runtime.usage.stats(parse_key_id(key_id), period)
+    return await usage.stats(parse_key_id(key_id), period)
 
 
 @router.get(
@@ -70,5 +73,5 @@ async def get_usage_stats(
     summary="A key's plan, usage this billing cycle and overage",
     responses=_NOT_FOUND,
 )
-async def get_usage_billing(key_id: str, _ctx: ServiceContext, runtime: RuntimeDep) -> BillingInfo:
-    return await runtime.usage.billing(parse_key_id(key_id))
+async def get_usage_billing(key_id: str, _ctx: ServiceContext, usage: Usage) -> BillingInfo:
+    return await usage.billing(parse_key_id(key_id))
