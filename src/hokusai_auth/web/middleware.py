@@ -54,6 +54,13 @@ DOCS_CSP = (
 )
 DOCS_PATHS = ("/docs", "/redoc")
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# What the envelope adds to an answer of ours, by (API docs page?, over TLS?): built once, not per request.
+_OWN_HEADERS = {
+    (docs, tls): (*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP if docs else STRICT_CSP))
+    + ((HSTS,) if tls else ())
+    for docs in (False, True)
+    for tls in (False, True)
+}
 
 # Request ids need to be unique, not secret: a random per-process prefix and a counter cost far less than uuid4.
 _ID_PREFIX = secrets.token_hex(6)
@@ -94,8 +101,7 @@ class EnvelopeMiddleware:
         request_id = _incoming_request_id(scope) or new_request_id()
         scope["hokusai.request_id"] = request_id
         path: str = scope["path"]
-        tls = forwarded_proto(scope, self.proxies) == "https"
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+        own = _OWN_HEADERS[path.startswith(DOCS_PATHS), forwarded_proto(scope, self.proxies) == "https"]
         status_holder = [500, 0, 0]  # status sent; whether the response has started; whether it is complete
 
         async def send_wrapper(message: Message) -> None:
@@ -103,14 +109,11 @@ class EnvelopeMiddleware:
                 status_holder[2] = 1
             elif message["type"] == "http.response.start":
                 status_holder[0], status_holder[1] = message["status"], 1
-                headers = list(message.get("headers", ()))
+                added: tuple[tuple[bytes, bytes], ...] = ((b"x-request-id", request_id.encode()),)
                 if not scope.get("hokusai.proxied"):
-                    headers.extend(SECURITY_HEADERS)
-                    headers.append((b"content-security-policy", csp))
-                    if tls:
-                        headers.append(HSTS)
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                    added = own + added
+                # A copy: the app may send the same message again.
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             await send(message)
 
         refusal, receive = self._admit(scope, receive)
