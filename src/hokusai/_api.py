@@ -31,6 +31,7 @@ from hokusai._models import (
     decode,
 )
 from hokusai._transport import Answer, Call, path
+from hokusai._vocabulary import Failure
 
 T = TypeVar("T")
 KEYS = "/api/v1/keys"
@@ -198,7 +199,8 @@ def validate_key(
     known = None
     if not fmt.valid:
         known = ValidationResult(
-            is_valid=False, status=401, code="invalid_api_key", error="Invalid API key", detail=fmt.problem,
+            is_valid=False, status=Failure.INVALID.status, code=Failure.INVALID, error=Failure.INVALID.error,
+            detail=fmt.problem,
             checked_offline=True,
         )  # fmt: skip
     return Call(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hokusai._vocabulary import ErrorCode, Failure, FailureKind
+
 
 class HokusaiError(Exception):
     """Anything the SDK reports. ``status`` and ``code`` are set when the service answered."""
@@ -99,26 +101,22 @@ _BY_STATUS: dict[int, type[HokusaiError]] = {
     504: ServiceUnavailableError,
 }
 
+_BY_KIND: dict[FailureKind, type[HokusaiError]] = {
+    FailureKind.CREDENTIAL: AuthenticationError,
+    FailureKind.PERMISSION: AuthorizationError,
+    FailureKind.LIMIT: RateLimitError,
+    FailureKind.UNAVAILABLE: ServiceUnavailableError,
+}
 # Codes that mean the same thing whatever status carried them (the validate endpoint answers 401 for a key
 # that lacks a scope; the gateway answers 403 for the same code).
 _BY_CODE: dict[str, type[HokusaiError]] = {
-    "missing_api_key": AuthenticationError,
-    "invalid_api_key": AuthenticationError,
-    "expired": AuthenticationError,
-    "revoked": AuthenticationError,
-    "unauthorized": AuthenticationError,
-    "wrong_service": AuthorizationError,
-    "environment_mismatch": AuthorizationError,
-    "ip_not_allowed": AuthorizationError,
-    "insufficient_scope": AuthorizationError,
-    "forbidden": AuthorizationError,
-    "rate_limited": RateLimitError,
-    "quota_exceeded": RateLimitError,
-    "service_unavailable": ServiceUnavailableError,
-    "upstream_unreachable": ServiceUnavailableError,  # the gateway: MLflow or the prediction API is down
-    "upstream_timeout": ServiceUnavailableError,
-    "not_found": NotFoundError,
-    "validation_error": InvalidRequestError,
+    **{failure: _BY_KIND[failure.kind] for failure in Failure},
+    ErrorCode.UNAUTHORIZED: AuthenticationError,
+    ErrorCode.FORBIDDEN: AuthorizationError,
+    ErrorCode.UPSTREAM_UNREACHABLE: ServiceUnavailableError,  # the gateway: MLflow or the prediction API is down
+    ErrorCode.UPSTREAM_TIMEOUT: ServiceUnavailableError,
+    ErrorCode.NOT_FOUND: NotFoundError,
+    ErrorCode.VALIDATION_ERROR: InvalidRequestError,
 }
 
 

@@ -12,17 +12,18 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from hokusai._vocabulary import KEY_TAGS, TAG_ENVIRONMENTS, Environment, choices
+
 BASE62_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_LENGTH = 32
 CHECKSUM_LENGTH = 6
 
-# environment name (as the API spells it) -> key prefix tag
-ENVIRONMENT_TAGS: dict[str, str] = {"production": "live", "test": "test", "development": "dev"}
-TAG_ENVIRONMENTS: dict[str, str] = {tag: env for env, tag in ENVIRONMENT_TAGS.items()}
-
-KEY_PATTERN = re.compile(r"hk_(live|test|dev)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})")
+TAG_ALTERNATION = "|".join(KEY_TAGS.values())  # live|test|dev, for patterns that look for keys
+KEY_PATTERN = re.compile(rf"hk_({TAG_ALTERNATION})_([0-9A-Za-z]{{{RANDOM_LENGTH}}})([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})")
 # Anything starting like a Hokusai key counts as "an attempt at a key" when looking for one in a request.
-KEY_PREFIX_PATTERN = re.compile(r"hk_(?:live|test|dev)_")
+KEY_PREFIX_PATTERN = re.compile(rf"hk_(?:{TAG_ALTERNATION})_")
+_TAG_PATTERN = re.compile(rf"hk_({TAG_ALTERNATION})_")
+_NOT_A_KEY = f"not a Hokusai API key: keys start with {choices(f'hk_{tag}_' for tag in KEY_TAGS.values())}"
 
 
 # Every two-character base62 string, in order: the checksum is then three table lookups instead of a loop of
@@ -45,7 +46,7 @@ def checksum(body: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ParsedKey:
-    environment: str
+    environment: Environment
     random_part: str
 
 
@@ -84,7 +85,7 @@ class KeyFormat:
     """What can be told about a string without asking the service."""
 
     valid: bool
-    environment: str | None  # production / test / development, when the prefix says
+    environment: Environment | None  # when the prefix says
     problem: str | None  # a sentence for people when not valid
 
     def __bool__(self) -> bool:
@@ -94,9 +95,9 @@ class KeyFormat:
 def check_format(key: str) -> KeyFormat:
     """Whether ``key`` is a well-formed Hokusai key (prefix, length, checksum), offline."""
     key = key.strip()
-    match = re.match(r"hk_(live|test|dev)_", key)
+    match = _TAG_PATTERN.match(key)
     if match is None:
-        return KeyFormat(False, None, "not a Hokusai API key: keys start with hk_live_, hk_test_ or hk_dev_")
+        return KeyFormat(False, None, _NOT_A_KEY)
     environment = TAG_ENVIRONMENTS[match.group(1)]
     rest = key[match.end() :]
     expected = RANDOM_LENGTH + CHECKSUM_LENGTH

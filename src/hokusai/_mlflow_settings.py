@@ -29,7 +29,6 @@ models). MLflow credentials that are not a Hokusai key (a foreign ``MLFLOW_TRACK
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
@@ -37,7 +36,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hokusai._config import Config, resolve
 from hokusai._errors import ConfigurationError
-from hokusai._keys import check_format, masked_prefix
+from hokusai._keys import KEY_PREFIX_PATTERN, check_format, masked_prefix
+from hokusai._vocabulary import MLFLOW_MOUNT, MLFLOW_MOUNTS
 
 DEFAULT_REGISTRY_URL = "https://registry.hokus.ai/mlflow"
 LOCAL_TRACKING_URI = "sqlite:///mlflow.db"  # MLflow 3's own default store, in the current directory
@@ -45,7 +45,6 @@ MOCK_TRACKING_URI = "mock://in-memory"
 MOCK_MODE_ENV = "HOKUSAI_MOCK_MODE"
 OPTIONAL_MLFLOW_ENV = "HOKUSAI_OPTIONAL_MLFLOW"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
-GATEWAY_MLFLOW_MOUNTS = ("/mlflow", "/api/mlflow")
 
 AuthMethod = Literal["hokusai_api_key", "mlflow_credentials", "none", "mock"]
 
@@ -145,7 +144,7 @@ def safe_uri(uri: str) -> str:
 def mlflow_url(api_endpoint: str) -> str:
     """The gateway's MLflow mount for a Hokusai API endpoint (unchanged if it already names one)."""
     endpoint = api_endpoint.rstrip("/")
-    return endpoint if endpoint.endswith(GATEWAY_MLFLOW_MOUNTS) else endpoint + "/mlflow"
+    return endpoint if endpoint.endswith(MLFLOW_MOUNTS) else endpoint + MLFLOW_MOUNT
 
 
 def _normalize(uri: str) -> str:
@@ -162,7 +161,7 @@ def _foreign_mlflow_credentials() -> bool:
 
 def _key_from_mlflow_token() -> str | None:
     token = (os.environ.get("MLFLOW_TRACKING_TOKEN") or "").strip()
-    if token and token != installed_token() and re.match(r"hk_(live|test|dev)_", token):
+    if token and token != installed_token() and KEY_PREFIX_PATTERN.match(token):
         return token
     return None
 

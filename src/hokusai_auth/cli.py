@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from hokusai._vocabulary import Service
 from hokusai_auth import bootstrap, logs
 from hokusai_auth.db import migrate as migrations
 from hokusai_auth.settings import Settings
@@ -43,7 +44,7 @@ def _banner(settings: Settings, first: bootstrap.FirstStart | None, host: str, p
     lines = [f"Hokusai Auth on {base} ({_describe_database(settings.require_database_url())})"]
     if first is not None:
         token = first.admin_token
-        body = '{"name": "my first key", "service_id": "platform"}'
+        body = f'{{"name": "my first key", "service_id": "{Service.PLATFORM}"}}'
         lines += [
             "",
             f"First start: generated an admin token and a secret key in {first.secrets_path} (mode 0600).",
@@ -127,6 +128,7 @@ def gateway(
     import uvicorn
 
     from hokusai_auth.gateway.config import GatewayConfig, parse_prediction_routes
+    from hokusai_auth.gateway.routing import Upstream
     from hokusai_auth.web.server import GuardedHttpToolsProtocol
 
     try:
@@ -152,8 +154,8 @@ def gateway(
     settings = Settings()
     logs.configure(settings.log_level)
     mode = f"validating at {auth_service_url}" if auth_service_url else "validating in-process"
-    upstreams = ", ".join(f"{name} → {url}" for name, url in (("MLflow", mlflow_upstream),
-                                                              ("prediction", prediction_upstream)) if url)  # fmt: skip
+    named = (("MLflow", mlflow_upstream), (Upstream.PREDICTION.value, prediction_upstream))
+    upstreams = ", ".join(f"{name} → {url}" for name, url in named if url)
     typer.echo(f"Hokusai gateway on http://{host}:{port} ({upstreams}; {mode})")
     uvicorn.run(
         "hokusai_auth.gateway.asgi:app_from_env",

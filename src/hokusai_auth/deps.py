@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.web.context import RequestContext
 
@@ -42,7 +43,7 @@ PRINCIPAL_KEY = "hokusai.principal"  # where the gate leaves the principal in th
 def _context(request: Request, requirement: Requirement) -> RequestContext:
     principal = request.scope.get(PRINCIPAL_KEY)
     if not isinstance(principal, Principal) or principal.requirement is not requirement:
-        raise ServiceError(401, "unauthorized", REFUSED[requirement][1], headers={"WWW-Authenticate": "Bearer"})
+        raise ServiceError(401, ErrorCode.UNAUTHORIZED, REFUSED[requirement][1], headers={"WWW-Authenticate": "Bearer"})
     return principal.context
 
 

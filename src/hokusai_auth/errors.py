@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from hokusai._vocabulary import ErrorCode, Failure
 from hokusai_auth.redact import mask_keys
 
 logger = logging.getLogger("hokusai_auth.errors")
@@ -35,13 +36,13 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     TimeoutError,
 )
 HTTP_CODES = {
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "request_timeout",
-    413: "payload_too_large",
-    431: "request_header_fields_too_large",
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    408: ErrorCode.REQUEST_TIMEOUT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    431: ErrorCode.HEADERS_TOO_LARGE,
 }
 
 
@@ -69,17 +70,17 @@ class ServiceError(Exception):
 def unavailable() -> ServiceError:
     return ServiceError(
         503,
-        "service_unavailable",
+        Failure.UNAVAILABLE,
         UNAVAILABLE_DETAIL,
         headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
     )
 
 
 def not_found(detail: str) -> ServiceError:
-    return ServiceError(404, "not_found", detail)
+    return ServiceError(404, ErrorCode.NOT_FOUND, detail)
 
 
-def conflict(code: str, detail: str) -> ServiceError:
+def conflict(code: ErrorCode, detail: str) -> ServiceError:
     return ServiceError(409, code, detail)
 
 
@@ -88,7 +89,7 @@ def invalid_field(field: str, message: str, where: str = "body") -> ServiceError
     loc = [where, field]
     return ServiceError(
         422,
-        "validation_error",
+        ErrorCode.VALIDATION_ERROR,
         f"{field}: {message}",
         extra={"errors": [{"loc": loc, "field": field, "msg": message, "type": "value_error"}]},
     )
@@ -112,7 +113,7 @@ def schema_error_body(raw_errors: Sequence[Any]) -> dict[str, Any]:
         errors.append({"loc": list(error.get("loc", ())), "field": field, "msg": msg, "type": error.get("type")})
     first = errors[0] if errors else {"field": "body", "msg": "invalid request"}
     detail = f"{first['field']}: {first['msg']}" if first["field"] else str(first["msg"])
-    return {"detail": detail, "code": "validation_error", "errors": errors}
+    return {"detail": detail, "code": ErrorCode.VALIDATION_ERROR, "errors": errors}
 
 
 def _schema_error_response(exc: RequestValidationError) -> JSONResponse:
@@ -132,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
         return JSONResponse(
-            {"detail": detail, "code": HTTP_CODES.get(exc.status_code, "http_error")},
+            {"detail": detail, "code": HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
@@ -150,7 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
         request_id = request.scope.get("hokusai.request_id")
         logger.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
         return JSONResponse(
-            {"detail": "Internal server error", "code": "internal_error", "request_id": request_id},
+            {"detail": "Internal server error", "code": ErrorCode.INTERNAL_ERROR, "request_id": request_id},
             status_code=500,
         )
 

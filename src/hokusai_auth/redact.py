@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-_KEY_SHAPE = re.compile(r"hk_(live|test|dev)_[0-9A-Za-z]{3}[0-9A-Za-z]*")
+from hokusai._keys import TAG_ALTERNATION
+
+_KEY_SHAPE = re.compile(rf"hk_({TAG_ALTERNATION})_[0-9A-Za-z]{{3}}[0-9A-Za-z]*")
 _URL_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*")
 
 

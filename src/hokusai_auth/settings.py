@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hokusai._vocabulary import Environment
 from hokusai_auth.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_VALIDATE_BODY_BYTES
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -33,8 +34,11 @@ class Settings(BaseSettings):
         env_file=None, extra="ignore", validate_by_name=True, validate_by_alias=True, frozen=True
     )
 
-    env: Literal["development", "test", "production"] = Field(
-        "development", validation_alias=AliasChoices("HOKUSAI_ENV"), description="production enforces strong secrets"
+    # The deployment's environment, named like a key's.
+    env: Environment = Field(
+        Environment.DEVELOPMENT,
+        validation_alias=AliasChoices("HOKUSAI_ENV"),
+        description="production enforces strong secrets",
     )
     admin_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         (), validation_alias=_env("ADMIN_TOKEN"), description="admin bearer tokens, comma-separated for rotation"
@@ -129,7 +133,7 @@ class Settings(BaseSettings):
 
     @property
     def production(self) -> bool:
-        return self.env == "production"
+        return self.env is Environment.PRODUCTION
 
     def admin_token_values(self) -> tuple[str, ...]:
         return tuple(token.get_secret_value() for token in self.admin_tokens)

@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.core.result import Err
 
-from hokusai.services import SERVICE_ALIASES, SERVICES
+from hokusai._vocabulary import SERVICE_ALIASES, Service
 from tests.conftest import ADMIN_TOKEN
 from tests.fuzz import boundaries
 from tests.fuzz.harness import NO_BODY, Draft, Exchange
@@ -112,7 +112,7 @@ class Driver:
         self.in_url = boundaries.string_variants(lengths, surrogates=False)
         self.one_in_three = st.integers(0, 2).map(lambda n: n == 0)
         self.one_in_four = st.integers(0, 3).map(lambda n: n == 0)
-        self.services = st.sampled_from([*SERVICES, *SERVICE_ALIASES])
+        self.services = st.sampled_from([*(service.value for service in Service), *SERVICE_ALIASES])
         self.indexes = st.integers(0, 2**16)
         self.times = boundaries.time_texts()
         # Every key id a create or rotate returned: operations on /{key_id} then mostly reach a real key, past

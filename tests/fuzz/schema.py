@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import String
 
-from hokusai._keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
-from hokusai.services import SERVICE_ALIASES, SERVICES
+from hokusai._keys import BASE62_ALPHABET, RANDOM_LENGTH, checksum
+from hokusai._vocabulary import KEY_TAGS, SERVICE_ALIASES, Service
 from hokusai_auth.tables import metadata
 from tests.fuzz import boundaries
 
@@ -86,7 +86,7 @@ def well_formed_keys() -> st.SearchStrategy[str]:
 
     alphabet = st.sampled_from(BASE62_ALPHABET)
     random_part = st.lists(alphabet, min_size=RANDOM_LENGTH, max_size=RANDOM_LENGTH).map("".join)
-    return st.builds(build, st.sampled_from(sorted(ENVIRONMENT_TAGS.values())), random_part)
+    return st.builds(build, st.sampled_from(sorted(KEY_TAGS.values())), random_part)
 
 
 def boundary_only() -> dict[str, st.SearchStrategy[str]]:
@@ -105,7 +105,7 @@ def register_formats(lengths: tuple[int, ...]) -> dict[str, st.SearchStrategy[st
     """Register the boundary strategies as string formats (schemathesis keeps them in a process-wide registry;
     registering again replaces them, so this is idempotent). Returns them by format name."""
     text = boundaries.short_text()
-    services = st.sampled_from([*SERVICES, *SERVICE_ALIASES, "PLATFORM", " website "])
+    services = st.sampled_from([*(service.value for service in Service), *SERVICE_ALIASES, "PLATFORM", " website "])
     formats: dict[str, st.SearchStrategy[str]] = {
         "hokusai-time": boundaries.time_texts(),
         "hokusai-cursor": boundaries.cursors(),

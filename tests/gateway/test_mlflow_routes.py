@@ -20,10 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
+from hokusai._vocabulary import MLFLOW_READ_SCOPES as READ_SCOPES
+from hokusai._vocabulary import MLFLOW_WRITE_SCOPES as WRITE_SCOPES
 from hokusai_auth.gateway.app import GatewayApp
 from hokusai_auth.gateway.config import GatewayConfig
 from hokusai_auth.gateway.mlflow_routes import BUILT_FROM, READ_METHODS, ROUTES, Route
-from hokusai_auth.gateway.scopes import READ_SCOPES, WRITE_SCOPES, needed_scopes
+from hokusai_auth.gateway.routing import Upstream
+from hokusai_auth.gateway.scopes import needed_scopes
 from tests.conftest import Service, make_settings, unavailable
 from tests.gateway.upstream import EchoUpstream
 from tests.servers import serving
@@ -96,11 +99,11 @@ def test_the_upload_that_looked_like_a_search_needs_a_write_scope() -> None:
     for prefix in ("/api/2.0", "/ajax-api/2.0"):
         for action in ("create", "complete", "abort"):
             path = f"{prefix}/mlflow-artifacts/mpu/{action}/1/x/artifacts/runs/search"
-            assert needed_scopes("mlflow", "POST", path) == WRITE_SCOPES, path
+            assert needed_scopes(Upstream.MLFLOW, "POST", path) == WRITE_SCOPES, path
         upload = f"{prefix}/mlflow-artifacts/artifacts/1/x/artifacts/runs/search"
-        assert needed_scopes("mlflow", "PUT", upload) == WRITE_SCOPES
-        assert needed_scopes("mlflow", "DELETE", upload) == WRITE_SCOPES
-        assert needed_scopes("mlflow", "GET", upload) == READ_SCOPES
+        assert needed_scopes(Upstream.MLFLOW, "PUT", upload) == WRITE_SCOPES
+        assert needed_scopes(Upstream.MLFLOW, "DELETE", upload) == WRITE_SCOPES
+        assert needed_scopes(Upstream.MLFLOW, "GET", upload) == READ_SCOPES
 
 
 def test_every_route_reads_or_writes_as_the_table_says() -> None:
@@ -109,14 +112,14 @@ def test_every_route_reads_or_writes_as_the_table_says() -> None:
         path = example(route.template)
         for method in sorted(route.methods | ({"HEAD"} if "GET" in route.methods else set())):
             expected = READ_SCOPES if method in READ_METHODS or route.reads else WRITE_SCOPES
-            if needed_scopes("mlflow", method, path) != expected:
+            if needed_scopes(Upstream.MLFLOW, method, path) != expected:
                 wrong.append((method, path))
     assert not wrong
     # The searches a read-only MLflow client makes, named so that a table edit cannot drop them silently.
     for path in ("/api/2.0/mlflow/runs/search", "/api/2.0/mlflow/experiments/search", "/graphql",
                  "/api/2.0/mlflow/logged-models/search", "/api/3.0/mlflow/traces/search",
                  "/ajax-api/2.0/mlflow/experiments/search-datasets"):  # fmt: skip
-        assert needed_scopes("mlflow", "POST", path) == READ_SCOPES, path
+        assert needed_scopes(Upstream.MLFLOW, "POST", path) == READ_SCOPES, path
 
 
 def test_reads_over_post_take_no_parameters() -> None:
@@ -130,14 +133,14 @@ def test_unknown_routes_need_a_write_scope(method: str) -> None:
     paths = ("/", "/unknown", "/api/2.0/mlflow/runs/frobnicate", "/api/2.0/mlflow/runs/search/more",
              "/api/2.0/mlflow/runs", "/api/9.0/mlflow/runs/search", "/mlflow/api/2.0/mlflow/runs/search")  # fmt: skip
     for path in paths:
-        assert needed_scopes("mlflow", method, path) == WRITE_SCOPES, (method, path)
+        assert needed_scopes(Upstream.MLFLOW, method, path) == WRITE_SCOPES, (method, path)
 
 
 def test_other_methods_of_read_routes_need_a_write_scope() -> None:
     for method, template in non_get_reads():
         for other in WRITE_METHODS:
             if other != method:
-                assert needed_scopes("mlflow", other, template) == WRITE_SCOPES, (other, template)
+                assert needed_scopes(Upstream.MLFLOW, other, template) == WRITE_SCOPES, (other, template)
 
 
 def _disguises(path: str) -> set[str]:
@@ -158,13 +161,13 @@ def _disguises(path: str) -> set[str]:
 def test_suffixes_slashes_and_case_cannot_turn_a_write_into_a_read() -> None:
     for method, template in non_get_reads():
         disguised = _disguises(template)
-        passed = [path for path in disguised if needed_scopes("mlflow", method, path) != WRITE_SCOPES]
+        passed = [path for path in disguised if needed_scopes(Upstream.MLFLOW, method, path) != WRITE_SCOPES]
         assert passed == [], (method, passed[:5])
 
 
 def test_prediction_always_needs_predict() -> None:
     for method in ("GET", "POST", "OPTIONS"):
-        assert needed_scopes("prediction", method, "/api/2.0/mlflow/runs/search") == ("predict",)
+        assert needed_scopes(Upstream.PREDICTION, method, "/api/2.0/mlflow/runs/search") == ("predict",)
 
 
 def test_routes_are_data_a_reader_can_check() -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hokusai_auth.validation.outcomes import Code
+from hokusai._vocabulary import Failure
 from hokusai_auth.validation.state import CheckRequest, KeyState
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -33,7 +33,7 @@ def state(**changes: object) -> KeyState:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def code(key: KeyState, **request: object) -> Code | None:
+def code(key: KeyState, **request: object) -> Failure | None:
     rejection = key.check(CheckRequest(**request), NOW)  # type: ignore[arg-type]
     return rejection.code if rejection else None
 
@@ -56,16 +56,16 @@ def test_checks_run_in_the_documented_order() -> None:
         "client_ip": ipaddress.ip_address("192.0.2.1"),
         "required_scope": "train",
     }
-    assert code(everything_wrong, **request) is Code.REVOKED
-    assert code(replace(everything_wrong, is_active=True), **request) is Code.EXPIRED
+    assert code(everything_wrong, **request) is Failure.REVOKED
+    assert code(replace(everything_wrong, is_active=True), **request) is Failure.EXPIRED
     step = replace(everything_wrong, is_active=True, expires_at=None)
-    assert code(step, **request) is Code.ENVIRONMENT_MISMATCH
+    assert code(step, **request) is Failure.ENVIRONMENT_MISMATCH
     step = replace(step, environment="production")
-    assert code(step, **request) is Code.WRONG_SERVICE
+    assert code(step, **request) is Failure.WRONG_SERVICE
     step = replace(step, service_id="platform")
-    assert code(step, **request) is Code.IP_NOT_ALLOWED
+    assert code(step, **request) is Failure.IP_NOT_ALLOWED
     step = replace(step, allowed_networks=None)
-    assert code(step, **request) is Code.INSUFFICIENT_SCOPE
+    assert code(step, **request) is Failure.INSUFFICIENT_SCOPE
 
 
 @pytest.mark.parametrize("alias", ["website", "ml-platform", "platform", "PLATFORM", " platform "])
@@ -80,7 +80,7 @@ def test_prediction_api_alias() -> None:
 def test_unknown_service_names_the_valid_ids() -> None:
     rejection = state().check(CheckRequest(service_id="mlplatform"), NOW)
     assert rejection is not None
-    assert rejection.code is Code.WRONG_SERVICE
+    assert rejection.code is Failure.WRONG_SERVICE
     assert "platform" in rejection.detail
     assert "prediction" in rejection.detail
     assert "mlplatform" not in rejection.detail, "what the caller sent is never echoed (it may be a key)"
@@ -88,12 +88,12 @@ def test_unknown_service_names_the_valid_ids() -> None:
 
 def test_revocation_scheduled_in_the_future_is_a_grace_period() -> None:
     assert code(state(revoked_at=NOW + timedelta(seconds=1))) is None
-    assert code(state(revoked_at=NOW)) is Code.REVOKED
+    assert code(state(revoked_at=NOW)) is Failure.REVOKED
 
 
 def test_expiry_is_exact() -> None:
     assert code(state(expires_at=NOW + timedelta(microseconds=1))) is None
-    assert code(state(expires_at=NOW)) is Code.EXPIRED
+    assert code(state(expires_at=NOW)) is Failure.EXPIRED
 
 
 @pytest.mark.parametrize(
@@ -116,13 +116,13 @@ def test_ip_allowlist(allowed: list[str], client: str, ok: bool) -> None:
 
 def test_allowlisted_key_without_a_known_client_address_is_refused() -> None:
     key = state(allowed_networks=(ipaddress.ip_network("0.0.0.0/0"),))
-    assert code(key) is Code.IP_NOT_ALLOWED
+    assert code(key) is Failure.IP_NOT_ALLOWED
 
 
 def test_a_key_without_scopes_has_full_access() -> None:
     assert code(state(scopes=()), required_scope="anything") is None
     assert code(state(), required_scope="read") is None
-    assert code(state(), required_scope="train") is Code.INSUFFICIENT_SCOPE
+    assert code(state(), required_scope="train") is Failure.INSUFFICIENT_SCOPE
 
 
 def test_state_survives_json_round_trip() -> None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from hokusai.services import BILLING_PLANS
+from hokusai._vocabulary import Plan
 from hokusai_auth import bootstrap
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.security.service import ServiceAuthenticator
@@ -51,7 +51,7 @@ def test_p95_is_the_upper_bound_of_its_bucket(times: list[int], p95: int) -> Non
 
 
 def test_every_billing_plan_has_included_predictions() -> None:
-    assert set(plans.INCLUDED_PREDICTIONS) == set(BILLING_PLANS)
+    assert set(plans.INCLUDED_PREDICTIONS) == set(Plan)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from hokusai._client import AuthClient
 from hokusai._config import Config, missing_message, resolve
 from hokusai._errors import ConfigurationError
 from hokusai._keys import looks_like_key
+from hokusai._vocabulary import Environment, Plan, Service, choices
 from hokusai.cli import _output as output
 from hokusai.cli._failures import fail, reported
 from hokusai.cli._output import Format
@@ -60,8 +61,10 @@ def _key_id(value: str) -> str:
 @app.command("create-key")
 def create_key(
     name: Annotated[str, typer.Option("--name", "-n", help="what the key is for (1-100 characters)")],
-    service: Annotated[str, typer.Option("--service", "-s", help="prediction or platform (aliases ok)")] = "platform",
-    environment: Annotated[str, typer.Option(help="production, test or development")] = "production",
+    service: Annotated[
+        str, typer.Option("--service", "-s", help=f"{choices(Service)} (aliases ok)")
+    ] = Service.PLATFORM.value,
+    environment: Annotated[str, typer.Option(help=choices(Environment))] = Environment.PRODUCTION.value,
     scope: Annotated[
         list[str] | None, typer.Option("--scope", help="a scope; repeat for several (none: full access)")
     ] = None,
@@ -72,7 +75,7 @@ def create_key(
     allowed_ip: Annotated[
         list[str] | None, typer.Option("--allowed-ip", help="an address or CIDR allowed to use the key; repeat")
     ] = None,
-    billing_plan: Annotated[str | None, typer.Option(help="free, starter, pro or enterprise [free]")] = None,
+    billing_plan: Annotated[str | None, typer.Option(help=f"{choices(Plan)} [{Plan.FREE}]")] = None,
     user_id: Annotated[str | None, typer.Option(help="the key's owner [admin]")] = None,
     fmt: FormatOpt = Format.table,
     profile: ProfileOpt = None,

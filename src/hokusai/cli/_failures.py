@@ -32,6 +32,7 @@ from hokusai._errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
+from hokusai._vocabulary import ErrorCode
 from hokusai.cli import _output as output
 
 EXIT_CODES: dict[type[HokusaiError], int] = {
@@ -74,7 +75,7 @@ def exit_code(error: HokusaiError) -> int:
 def describe(error: HokusaiError) -> str:
     """The service's message plus what to do about it."""
     message = error.message
-    if isinstance(error, AuthenticationError) and error.code == "unauthorized":
+    if isinstance(error, AuthenticationError) and error.code == ErrorCode.UNAUTHORIZED:
         return f"{message}: check HOKUSAI_ADMIN_TOKEN or run `hokusai auth login --admin-token`"
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         return f"{message}: retry in {error.retry_after:g} s"

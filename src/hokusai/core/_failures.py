@@ -21,19 +21,14 @@ from hokusai._errors import (
     error_for,
 )
 from hokusai._mlflow_settings import MlflowSettings
+from hokusai._vocabulary import GATEWAY_MLFLOW_ERROR_CODES, MLFLOW_MOUNT, MLFLOW_WRITE_SCOPES, ErrorCode, Failure
 
-WRITE_SCOPES = ("mlflow:write", "model:write")  # what the gateway accepts for MLflow writes (docs/gateway.md)
-# MLflow error_code -> HTTP status, for answers MLflow's client turned into exceptions. The gateway's own 502/504
-# bodies use BAD_GATEWAY and DEADLINE_EXCEEDED, which MLflow does not know.
+# MLflow error_code -> HTTP status, for answers MLflow's client turned into exceptions: what the gateway sends,
+# and what MLflow (or a proxy before it) sends itself.
 STATUS_BY_MLFLOW_CODE = {
-    "UNAUTHENTICATED": 401,
+    **{code: status for status, code in GATEWAY_MLFLOW_ERROR_CODES.items()},
     "CUSTOMER_UNAUTHORIZED": 401,
-    "PERMISSION_DENIED": 403,
-    "RESOURCE_EXHAUSTED": 429,
     "REQUEST_LIMIT_EXCEEDED": 429,
-    "TEMPORARILY_UNAVAILABLE": 503,
-    "BAD_GATEWAY": 502,
-    "DEADLINE_EXCEEDED": 504,
     "RESOURCE_DOES_NOT_EXIST": 404,
     "ENDPOINT_NOT_FOUND": 404,
     "NOT_FOUND": 404,
@@ -41,7 +36,7 @@ STATUS_BY_MLFLOW_CODE = {
     "INVALID_PARAMETER_VALUE": 400,
     "BAD_REQUEST": 400,
 }
-UPSTREAM_CODES = frozenset({"upstream_unreachable", "upstream_timeout"})
+UPSTREAM_CODES = frozenset({ErrorCode.UPSTREAM_UNREACHABLE, ErrorCode.UPSTREAM_TIMEOUT})
 
 
 def _key_phrase(settings: MlflowSettings) -> str:
@@ -86,7 +81,7 @@ def from_answer(
 
 def _authentication(error: HokusaiError, detail: str, settings: MlflowSettings) -> str:
     where = settings.safe_tracking_uri
-    if error.code == "missing_api_key":
+    if error.code == Failure.MISSING:
         return f"MLflow at {where} needs a Hokusai API key and got none: set HOKUSAI_API_KEY or pass api_key="
     return (
         f"MLflow at {where} refused {_key_phrase(settings)}: {detail}. A wrong, expired, revoked or rotated key "
@@ -96,20 +91,20 @@ def _authentication(error: HokusaiError, detail: str, settings: MlflowSettings) 
 
 def _authorization(error: AuthorizationError, detail: str, settings: MlflowSettings) -> str:
     where, scope = settings.safe_tracking_uri, error.required_scope
-    if error.code != "insufficient_scope" and not scope:
+    if error.code != Failure.INSUFFICIENT_SCOPE and not scope:
         return f"{_key_phrase(settings)} may not use MLflow at {where}: {detail}"
-    if scope in (None, *WRITE_SCOPES):
+    if scope in (None, *MLFLOW_WRITE_SCOPES):
         return (
             f"{_key_phrase(settings)} may not write to MLflow at {where}: writing needs the "
-            f"{' or '.join(WRITE_SCOPES)} scope (or a key without scopes); create one with "
-            f"`hokusai auth create-key --scope mlflow:write`. ({detail})"
+            f"{' or '.join(MLFLOW_WRITE_SCOPES)} scope (or a key without scopes); create one with "
+            f"`hokusai auth create-key --scope {MLFLOW_WRITE_SCOPES[0]}`. ({detail})"
         )
     return f"{_key_phrase(settings)} may not do this at MLflow ({where}): it needs the {scope} scope ({detail})"
 
 
 def _unavailable(code: str | None, status: int, detail: str, settings: MlflowSettings) -> str:
     where = settings.safe_tracking_uri
-    if code == "service_unavailable":
+    if code == Failure.UNAVAILABLE:
         return f"the Hokusai gateway at {where} cannot reach the auth service to check the key: {detail}"
     if code in UPSTREAM_CODES:
         return f"the Hokusai gateway at {where} answers, but MLflow behind it is unreachable ({detail})"
@@ -123,11 +118,11 @@ def unreachable(settings: MlflowSettings, cause: str) -> ServiceUnavailableError
     )
 
 
-def not_mlflow(settings: MlflowSettings, status: int) -> ConfigurationError:
+def not_mlflow(settings: MlflowSettings, status: int, probe_path: str) -> ConfigurationError:
     return ConfigurationError(
         f"{settings.safe_tracking_uri} did not answer like an MLflow tracking server (HTTP {status} to "
-        "/api/2.0/mlflow/experiments/search): check the tracking URI (through the gateway it ends in /mlflow or is "
-        "the gateway's root)"
+        f"{probe_path}): check the tracking URI (through the gateway it ends in {MLFLOW_MOUNT} or is the gateway's "
+        "root)"
     )
 
 

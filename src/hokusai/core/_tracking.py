@@ -89,7 +89,7 @@ def probe(settings: MlflowSettings) -> None:
         return
     if response.status_code in (200, 404, 405):
         # Something answered, but has no MLflow API there (a web page, another API, a path without /mlflow).
-        wrong = failures.not_mlflow(settings, response.status_code)
+        wrong = failures.not_mlflow(settings, response.status_code, PROBE_PATH)
         record_reachability(settings, False, str(wrong))
         raise wrong
     if body is None:  # e.g. a proxy's or MLflow's own plain-text refusal

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.embed.validator import AuthenticatedKey, EmbeddedValidator
 from hokusai_auth.settings import Settings
 from hokusai_auth.validation.responses import render, verdict_headers
@@ -55,7 +56,9 @@ class HokusaiAuthMiddleware:
 
         duplicated = duplicated_place(scope)
         if duplicated is not None:  # the same rule as the service and the gateway: never guess which copy counts
-            await send_json(send, 400, {"detail": f"{duplicated} given more than once", "code": "duplicate_credential"})
+            await send_json(
+                send, 400, {"detail": f"{duplicated} given more than once", "code": ErrorCode.DUPLICATE_CREDENTIAL}
+            )
             return
         stack = self.validator.stack
         rule = self.required_scope

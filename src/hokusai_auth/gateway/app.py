@@ -18,33 +18,39 @@ import httpx
 import orjson
 import redis.asyncio as aioredis
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth import bootstrap
 from hokusai_auth.cluster.subscription import Subscription
 from hokusai_auth.gateway.config import GatewayConfig, service_settings
 from hokusai_auth.gateway.credentials import upstream_headers
 from hokusai_auth.gateway.forward import Forwarder
 from hokusai_auth.gateway.local_auth import LocalAuthenticator
-from hokusai_auth.gateway.outcome import Outcome
+from hokusai_auth.gateway.refusal import refusal
 from hokusai_auth.gateway.remote_auth import RemoteAuthenticator
-from hokusai_auth.gateway.routing import InvalidPath, RoutingTable, Target, encode, normalize
+from hokusai_auth.gateway.routing import InvalidPath, RoutingTable, Target, Upstream, encode, normalize
 from hokusai_auth.gateway.scopes import needed_scopes
 from hokusai_auth.gateway.usage import EndpointLabels, LocalUsage, RemoteUsage, UsageSink
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.settings import Settings
 from hokusai_auth.validation.stack import open_validation
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.validation.validator import Verdict
 from hokusai_auth.web.asgi import Receive, Scope, Send, header, send_json
 from hokusai_auth.web.client_ip import client_ip, forwarded_proto
 from hokusai_auth.web.credentials import find_key, without_credentials
 from hokusai_auth.web.middleware import EnvelopeMiddleware
 
-NOT_FOUND = {"detail": "Not Found", "code": "not_found", "message": "Hokusai gateway: no upstream serves this path"}
-INVALID_PATH = {"detail": "Paths with '.' or '..' segments are not accepted", "code": "invalid_path"}
+NOT_FOUND = {
+    "detail": "Not Found",
+    "code": ErrorCode.NOT_FOUND,
+    "message": "Hokusai gateway: no upstream serves this path",
+}
+INVALID_PATH = {"detail": "Paths with '.' or '..' segments are not accepted", "code": ErrorCode.INVALID_PATH}
 logger = logging.getLogger("hokusai_auth.gateway")
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, key: str | None, check: CheckRequest) -> Outcome: ...
+    async def authenticate(self, key: str | None, check: CheckRequest) -> Verdict: ...
 
     async def close(self) -> None: ...
 
@@ -95,11 +101,11 @@ class GatewayApp:
     async def startup(self) -> None:
         exits = AsyncExitStack()
         try:
-            upstreams = {
+            upstreams: dict[str, str] = {
                 name: url
                 for name, url in (
-                    ("mlflow", self.config.mlflow_upstream),
-                    ("prediction", self.config.prediction_upstream),
+                    (Upstream.MLFLOW, self.config.mlflow_upstream),
+                    (Upstream.PREDICTION, self.config.prediction_upstream),
                 )
                 if url
             }
@@ -224,24 +230,26 @@ class GatewayApp:
             any_scope=needed_scopes(target.upstream, scope["method"], target.route_path),
             client_ip=address,
         )
-        outcome = await running.auth.authenticate(find_key(scope, basic=True), check)
-        if not outcome.allowed:
-            status, refusal_headers, body = outcome.refusal(basic_realm=target.upstream == "mlflow")
+        verdict = await running.auth.authenticate(find_key(scope, basic=True), check)
+        if not verdict.valid:
+            status, refusal_headers, body = refusal(verdict, basic_realm=target.upstream is Upstream.MLFLOW)
             await send_json(send, status, body, refusal_headers)
             return
 
-        if outcome.key_id is None or outcome.user_id is None:
-            raise RuntimeError("an allowed outcome names its key and user")
+        key = verdict.state
+        if key is None:
+            raise RuntimeError("a valid verdict names its key")
         headers += [
-            (b"x-hokusai-user-id", outcome.user_id.encode()),
-            (b"x-hokusai-api-key-id", outcome.key_id.encode()),
+            (b"x-hokusai-user-id", key.user_id.encode()),
+            (b"x-hokusai-api-key-id", key.key_id_text.encode()),
         ]
         scope["hokusai.proxied"] = True
         started = time.perf_counter()
         status = await running.forwarder.forward(scope, receive, send, target, headers, query)
         if running.usage is not None:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
-            running.usage.record(outcome.key_id, target.service_id, label, status if status >= 100 else 499, elapsed_ms)
+            status = status if status >= 100 else 499
+            running.usage.record(key.key_id_text, target.service_id, label, status, elapsed_ms)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from hokusai._vocabulary import GATEWAY_MLFLOW_ERROR_CODES, ErrorCode
 from hokusai_auth.gateway.credentials import HOP_BY_HOP
 from hokusai_auth.gateway.routing import Target
 from hokusai_auth.web.asgi import ClientGone, Receive, Scope, Send, declared_length, header_values, send_json
@@ -59,10 +60,14 @@ class Forwarder:
         except ClientGone:
             return 499
         except httpx.TimeoutException:
-            return await _error(send, 504, f"The {target.upstream} upstream did not answer in time", "upstream_timeout")
+            return await _error(
+                send, 504, f"The {target.upstream} upstream did not answer in time", ErrorCode.UPSTREAM_TIMEOUT
+            )
         except httpx.TransportError as exc:
             logger.warning("upstream %s unreachable: %s", target.upstream, type(exc).__name__)
-            return await _error(send, 502, f"The {target.upstream} upstream is unreachable", "upstream_unreachable")
+            return await _error(
+                send, 502, f"The {target.upstream} upstream is unreachable", ErrorCode.UPSTREAM_UNREACHABLE
+            )
         try:
             await send(
                 {
@@ -118,7 +123,7 @@ async def _replay(spool: Any) -> AsyncIterator[bytes]:
         spool.close()
 
 
-async def _error(send: Send, status: int, message: str, code: str) -> int:
-    error_code = {502: "BAD_GATEWAY", 504: "DEADLINE_EXCEEDED"}[status]
+async def _error(send: Send, status: int, message: str, code: ErrorCode) -> int:
+    error_code = GATEWAY_MLFLOW_ERROR_CODES[status]
     body = {"detail": message, "code": code, "error_code": error_code, "message": f"Hokusai gateway: {message}"}
     return await send_json(send, status, body)

@@ -21,9 +21,12 @@ import httpx
 import orjson
 
 from hokusai import _keys as key_format
+from hokusai._vocabulary import Failure
 from hokusai_auth.background import Periodic
-from hokusai_auth.gateway.outcome import Outcome, unavailable
+from hokusai_auth.validation.answer import UnreadableAnswer, read_answer
+from hokusai_auth.validation.rejection import reject, unavailable
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.validation.validator import Verdict
 
 logger = logging.getLogger("hokusai_auth.gateway.auth")
 CacheKey = tuple[str, str | None, tuple[str, ...], str | None, str | None]
@@ -33,7 +36,7 @@ CacheKey = tuple[str, str | None, tuple[str, ...], str | None, str | None]
 class _Entry:
     key: str
     check: CheckRequest
-    outcome: Outcome
+    verdict: Verdict  # valid, so it names the key
     remaining: int
     fresh_until: float
     pending: int = 0
@@ -70,15 +73,14 @@ class RemoteAuthenticator:
 
     def forget_key(self, key_id: str) -> None:
         """A revocation push: drop every cached success of that key."""
-        for cache_key in [ck for ck, entry in self._cache.items() if entry.outcome.key_id == key_id]:
+        for cache_key in [ck for ck, entry in self._cache.items() if _key_id(entry.verdict) == key_id]:
             self._cache.pop(cache_key, None)
 
-    async def authenticate(self, key: str | None, check: CheckRequest) -> Outcome:
-        if key is None or key_format.parse(key) is None:  # no need to ask anyone
-            code, error = (
-                ("missing_api_key", "API key required") if key is None else ("invalid_api_key", "Invalid API key")
-            )
-            return Outcome(False, code=code, error=error, detail=error)
+    async def authenticate(self, key: str | None, check: CheckRequest) -> Verdict:
+        if key is None:  # no need to ask anyone
+            return Verdict(None, reject(Failure.MISSING), None)
+        if not key_format.is_well_formed(key):
+            return Verdict(None, reject(Failure.INVALID), None)
         cache_key: CacheKey = (
             hashlib.sha256(key.encode()).hexdigest(),
             check.service_id,
@@ -89,17 +91,17 @@ class RemoteAuthenticator:
         entry = self._cache.get(cache_key)
         if entry is not None and time.monotonic() < entry.fresh_until and entry.pending < entry.remaining:
             entry.pending += 1
-            return entry.outcome
+            return entry.verdict
         if entry is not None and entry.pending:
             # Spend what the cache admitted first, on its own: GCRA refuses a cost that does not fit whole, so
             # folding it into this request's cost could leave those units unspent.
             await self._settle_entry(cache_key, entry)
-        outcome, remaining = await self._ask(key, check, cost=1)
-        if outcome.allowed:
-            self._cache[cache_key] = _Entry(key, check, outcome, remaining, time.monotonic() + self._ttl)
+        verdict = await self._ask(key, check, cost=1)
+        if verdict.valid:
+            self._cache[cache_key] = _Entry(key, check, verdict, _remaining(verdict), time.monotonic() + self._ttl)
         else:
             self._cache.pop(cache_key, None)
-        return outcome
+        return verdict
 
     async def settle(self) -> None:
         """Spend, at the auth service, the units of requests admitted from the cache since the last call."""
@@ -109,15 +111,15 @@ class RemoteAuthenticator:
 
     async def _settle_entry(self, cache_key: CacheKey, entry: _Entry) -> None:
         owed, entry.pending = entry.pending, 0
-        outcome, remaining = await self._ask(entry.key, entry.check, cost=owed)
-        if outcome.allowed:
-            entry.remaining, entry.outcome = remaining, outcome
-        elif outcome.code == "service_unavailable":
+        verdict = await self._ask(entry.key, entry.check, cost=owed)
+        if verdict.rejection is None:
+            entry.remaining, entry.verdict = _remaining(verdict), verdict
+        elif verdict.rejection.code is Failure.UNAVAILABLE:
             entry.pending += owed  # try again next time
         else:
             self._cache.pop(cache_key, None)  # limited, revoked, ...: the next request asks again
 
-    async def _ask(self, key: str, check: CheckRequest, *, cost: int) -> tuple[Outcome, int]:
+    async def _ask(self, key: str, check: CheckRequest, *, cost: int) -> Verdict:
         body: dict[str, Any] = {"cost": cost}
         if check.service_id:
             body["service_id"] = check.service_id
@@ -136,23 +138,17 @@ class RemoteAuthenticator:
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             logger.warning("auth service unreachable: %s", type(exc).__name__)
-            return unavailable("Auth service unreachable; retry shortly"), 0
-        rate = tuple(
-            (name, response.headers[name])
-            for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
-            if name in response.headers
-        )
-        remaining = int(response.headers.get("x-ratelimit-remaining", "0"))
-        if not isinstance(data, dict):
-            return unavailable(f"Auth service answered {response.status_code} without a JSON object"), 0
-        if response.status_code == 200 and data.get("is_valid") is True:
-            return Outcome(True, key_id=data["key_id"], user_id=data["user_id"], rate_headers=rate), remaining
-        if "code" not in data or (response.status_code >= 500 and response.status_code != 503):
-            return unavailable(f"Auth service answered {response.status_code}"), 0
-        retry = response.headers.get("retry-after")
-        extra = {"required_scope": data["required_scope"]} if "required_scope" in data else {}
-        outcome = Outcome(
-            False, code=data["code"], error=data.get("error"), detail=data.get("detail"),
-            retry_after=int(retry) if retry and retry.isdigit() else None, extra=extra, rate_headers=rate,
-        )  # fmt: skip
-        return outcome, remaining
+            return Verdict(None, unavailable("Auth service unreachable; retry shortly"), None)
+        try:
+            return read_answer(response.status_code, data, response.headers)
+        except UnreadableAnswer as exc:
+            return Verdict(None, unavailable(str(exc)), None)
+
+
+def _key_id(verdict: Verdict) -> str | None:
+    return verdict.state.key_id_text if verdict.state is not None else None
+
+
+def _remaining(verdict: Verdict) -> int:
+    """How many more requests the cache may admit before asking again."""
+    return verdict.limit.remaining if verdict.limit is not None else 0

@@ -18,20 +18,25 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import quote, unquote
 
-MLFLOW_OWN_PREFIXES = (
-    b"/api/2.0/mlflow/",
-    b"/ajax-api/2.0/mlflow/",
-    b"/api/2.0/mlflow-artifacts/",
-    b"/ajax-api/2.0/mlflow-artifacts/",
-    b"/api/3.0/mlflow/",
-    b"/ajax-api/3.0/mlflow/",
-)
-MLFLOW_MOUNTS = (b"/api/mlflow", b"/mlflow")  # longest first
-PREDICTION_MOUNT = b"/prediction"
+from hokusai import _vocabulary as vocabulary
+from hokusai._vocabulary import Service
+
+# The vocabulary's paths as the raw (bytes) paths routing works on.
+MLFLOW_OWN_PREFIXES = tuple(prefix.encode() for prefix in vocabulary.MLFLOW_API_PREFIXES)
+MLFLOW_MOUNTS = tuple(mount.encode() for mount in vocabulary.MLFLOW_MOUNTS)  # longest first
+PREDICTION_MOUNT = vocabulary.PREDICTION_MOUNT.encode()
 _ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset((string.ascii_letters + string.digits + "-._~").encode())
+
+
+class Upstream(StrEnum):
+    """The gateway's upstreams (names in metrics, logs and ``--<name>-upstream``)."""
+
+    MLFLOW = "mlflow"
+    PREDICTION = Service.PREDICTION.value  # the prediction API is named after the service it is
 
 
 class InvalidPath(ValueError):
@@ -65,10 +70,10 @@ def encode(path: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    upstream: str  # "mlflow" or "prediction"
+    upstream: Upstream
     raw_path: bytes  # the normalized path to request upstream, still percent-encoded (static prefix included)
     route_path: str  # the decoded path relative to the upstream's own root: what scopes and usage labels read
-    service_id: str  # the Hokusai service a key must belong to
+    service_id: Service  # the Hokusai service a key must belong to
     open: bool = False  # health endpoints pass without a key
 
 
@@ -92,13 +97,13 @@ class RoutingTable:
             rest = _under(raw_path, PREDICTION_MOUNT)
             if rest is not None:
                 route = decode(rest)
-                return Target("prediction", rest, route, "prediction", open=route == "/health")
+                return Target(Upstream.PREDICTION, rest, route, Service.PREDICTION, open=route == "/health")
         return None
 
     @staticmethod
     def _mlflow(prefix: bytes, rest: bytes) -> Target:
         route = decode(rest)
-        return Target("mlflow", prefix + rest, route, "platform", open=route == "/health")
+        return Target(Upstream.MLFLOW, prefix + rest, route, Service.PLATFORM, open=route == "/health")
 
 
 def _under(raw_path: bytes, mount: bytes) -> bytes | None:

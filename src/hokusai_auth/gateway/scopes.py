@@ -9,16 +9,14 @@ Prediction: ``predict``.
 
 from __future__ import annotations
 
+from hokusai._vocabulary import MLFLOW_READ_SCOPES, MLFLOW_WRITE_SCOPES, PREDICT_SCOPES
 from hokusai_auth.gateway import mlflow_routes
-
-WRITE_SCOPES = ("mlflow:write", "model:write")
-READ_SCOPES = ("read", "mlflow:read", "model:read", *WRITE_SCOPES)
-PREDICT_SCOPES = ("predict",)
+from hokusai_auth.gateway.routing import Upstream
 
 
-def needed_scopes(upstream: str, method: str, path: str) -> tuple[str, ...]:
+def needed_scopes(upstream: Upstream, method: str, path: str) -> tuple[str, ...]:
     """The scopes of which a key needs one. ``path`` is the path at the upstream, percent-decoded, relative to its
     own root (for MLflow: without its ``--static-prefix``)."""
-    if upstream == "prediction":
+    if upstream == Upstream.PREDICTION:
         return PREDICT_SCOPES
-    return READ_SCOPES if mlflow_routes.is_read(method, path) else WRITE_SCOPES
+    return MLFLOW_READ_SCOPES if mlflow_routes.is_read(method, path) else MLFLOW_WRITE_SCOPES

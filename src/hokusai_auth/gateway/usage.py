@@ -23,6 +23,7 @@ import httpx
 from hokusai_auth.background import Periodic
 from hokusai_auth.gateway import mlflow_routes
 from hokusai_auth.gateway.mlflow_routes import RouteTemplates
+from hokusai_auth.gateway.routing import Upstream
 from hokusai_auth.usage.service import UsageService
 
 logger = logging.getLogger("hokusai_auth.gateway.usage")
@@ -37,7 +38,10 @@ class EndpointLabels:
     ``/api/2.0/mlflow-artifacts/artifacts/{artifact_path:path}``, ``/models/{model}/predict``, or ``other``."""
 
     def __init__(self, prediction_routes: Iterable[str]) -> None:
-        self._templates = {"mlflow": mlflow_routes.TEMPLATES, "prediction": RouteTemplates(prediction_routes)}
+        self._templates: dict[str, RouteTemplates] = {
+            Upstream.MLFLOW: mlflow_routes.TEMPLATES,
+            Upstream.PREDICTION: RouteTemplates(prediction_routes),
+        }
 
     def __call__(self, upstream: str, path: str) -> EndpointLabel:
         """``path`` as for ``needed_scopes``: at the upstream, percent-decoded, without MLflow's static prefix."""

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hokusai._vocabulary import Environment, Plan
 from hokusai_auth.db.base import Base
 from hokusai_auth.db.types import PortableJSON, UTCDateTime
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """``environment IN ('production', 'test', 'development')``: the migrations spell these out, and
+    tests/test_migrations.py checks they match, so a new member needs a migration."""
+    return f"{column} IN ({', '.join(repr(value.value) for value in values)})"
 
 
 class APIKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint("environment IN ('production', 'test', 'development')", name="environment"),
-        CheckConstraint("billing_plan IN ('free', 'starter', 'pro', 'enterprise')", name="billing_plan"),
+        CheckConstraint(_one_of("environment", Environment), name="environment"),
+        CheckConstraint(_one_of("billing_plan", Plan), name="billing_plan"),
         CheckConstraint("rate_limit_per_hour > 0", name="rate_limit_positive"),
         # keyset pagination of listings walks (created_at, id) newest first
         Index("ix_api_keys_created_at_id", "created_at", "id"),
@@ -36,7 +44,7 @@ class APIKey(Base):
     service_id: Mapped[str] = mapped_column(String(32), index=True)
     scopes: Mapped[list[str]] = mapped_column(PortableJSON, default=list)
     environment: Mapped[str] = mapped_column(String(16))
-    billing_plan: Mapped[str] = mapped_column(String(16), default="free")
+    billing_plan: Mapped[str] = mapped_column(String(16), default=Plan.FREE.value)
 
     rate_limit_per_hour: Mapped[int] = mapped_column(default=1000)
     burst: Mapped[int | None] = mapped_column(default=None)

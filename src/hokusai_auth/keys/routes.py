@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from hokusai.services import canonical_service, describe_services
+from hokusai._vocabulary import canonical_service, describe_services
 from hokusai_auth.components import provided
 from hokusai_auth.deps import AdminContext
 from hokusai_auth.errors import invalid_field

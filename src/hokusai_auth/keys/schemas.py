@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -20,12 +20,11 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from hokusai.services import canonical_service, describe_services
+from hokusai._vocabulary import Environment, Plan, canonical_service, describe_services
+from hokusai_auth.choices import EnvironmentChoice, PlanChoice
 from hokusai_auth.request_model import RequestModel
 from hokusai_auth.times import BOUNDS_TEXT, AwareTime
 
-Environment = Literal["production", "test", "development"]
-BillingPlan = Literal["free", "starter", "pro", "enterprise"]
 MAX_SCOPES = 50
 MAX_ALLOWED_IPS = 100
 
@@ -70,13 +69,13 @@ class CreateKeyRequest(RequestModel):
     name: Name
     service_id: ServiceId
     scopes: Scopes = Field(default_factory=list, description="empty: full access within the service")
-    environment: Environment = "production"
+    environment: EnvironmentChoice = Environment.PRODUCTION
     expires_in_days: Annotated[StrictInt, Field(ge=1, le=365)] | None = None
     rate_limit_per_hour: RateLimit = 1000
     burst: Burst | None = Field(None, description="null: equal to rate_limit_per_hour")
     monthly_prediction_limit: MonthlyLimit | None = None
     allowed_ips: AllowedIPs | None = Field(None, description="null: any address")
-    billing_plan: BillingPlan = "free"
+    billing_plan: PlanChoice = Plan.FREE
     user_id: Annotated[str, Field(min_length=1, max_length=255)] = "admin"
 
     @field_validator("burst")
@@ -100,7 +99,7 @@ class UpdateKeyRequest(RequestModel):
     burst: Burst | None = None
     monthly_prediction_limit: MonthlyLimit | None = None
     allowed_ips: AllowedIPs | None = None
-    billing_plan: BillingPlan | SkipJsonSchema[None] = None
+    billing_plan: PlanChoice | SkipJsonSchema[None] = None
     expires_at: AwareTime | None = Field(None, description=f"RFC 3339 with a time zone, {BOUNDS_TEXT}")
     allow_expiry_extension: StrictBool = Field(
         False, description="must be true to move expires_at later than it is now (or to remove it)"
@@ -130,13 +129,13 @@ class APIKeyInfo(BaseModel):
     organization_id: uuid.UUID | None = None
     service_id: str
     scopes: list[str]
-    environment: Environment
+    environment: EnvironmentChoice
     is_active: bool
     rate_limit_per_hour: int
     burst: int | None
     monthly_prediction_limit: int | None
     allowed_ips: list[str] | None
-    billing_plan: BillingPlan
+    billing_plan: PlanChoice
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None

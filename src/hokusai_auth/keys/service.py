@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hokusai._keys import masked_prefix
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth import times
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
@@ -258,7 +259,7 @@ class KeyService:
             repository.add(session, new)
             await session.flush()
             if not await repository.claim_rotation(session, old.id, new.id, stops_at, now):
-                raise conflict("already_rotated", "API key has already been rotated")
+                raise conflict(ErrorCode.ALREADY_ROTATED, "API key has already been rotated")
             recorder.record(
                 session,
                 ctx,
@@ -280,11 +281,11 @@ class KeyService:
 
 def _check_rotatable(row: APIKey, now: datetime) -> None:
     if row.rotated_to is not None:
-        raise conflict("already_rotated", "API key has already been rotated")
+        raise conflict(ErrorCode.ALREADY_ROTATED, "API key has already been rotated")
     if not row.is_active or (row.revoked_at is not None and row.revoked_at <= now):
-        raise conflict("key_revoked", "API key is revoked and cannot be rotated")
+        raise conflict(ErrorCode.KEY_REVOKED, "API key is revoked and cannot be rotated")
     if row.expires_at is not None and row.expires_at <= now:
-        raise conflict("key_expired", "API key has expired and cannot be rotated; create a new key")
+        raise conflict(ErrorCode.KEY_EXPIRED, "API key has expired and cannot be rotated; create a new key")
 
 
 def _check_update(row: APIKey, changes: dict[str, Any], allow_extension: bool, now: datetime) -> None:

@@ -7,12 +7,13 @@ import hashlib
 import hmac
 import secrets
 
-from hokusai._keys import BASE62_ALPHABET, ENVIRONMENT_TAGS, RANDOM_LENGTH, checksum
+from hokusai._keys import BASE62_ALPHABET, RANDOM_LENGTH, checksum
+from hokusai._vocabulary import KEY_TAGS, Environment
 
 
 def generate(environment: str) -> str:
-    """A new key for ``environment`` (production, test or development) from the OS CSPRNG."""
-    tag = ENVIRONMENT_TAGS[environment]
+    """A new key for ``environment`` (an ``Environment`` value) from the OS CSPRNG."""
+    tag = KEY_TAGS[Environment(environment)]
     random_part = "".join(secrets.choice(BASE62_ALPHABET) for _ in range(RANDOM_LENGTH))
     body = f"hk_{tag}_{random_part}"
     return body + checksum(body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.deps import REFUSED, Principal, Requirement
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.security.admin import AdminAuthenticator
@@ -39,7 +40,7 @@ class Credentials:
     async def authenticate(self, scope: Scope, requirement: Requirement) -> Principal:
         """The caller as ``requirement`` asks, or ServiceError (401, or 429 while its address is throttled)."""
         action, message = REFUSED[requirement]
-        refusal = ServiceError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+        refusal = ServiceError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
         token = bearer_token(scope)
         if token is None:
             raise refusal  # nothing offered, nothing to count

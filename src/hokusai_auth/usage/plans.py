@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from hokusai._vocabulary import Plan
+
 MICROS_PER_DOLLAR = 1_000_000
 OVERAGE_MICROS_PER_PREDICTION = 1_000  # $0.001
 
 INCLUDED_PREDICTIONS: MappingProxyType[str, int] = MappingProxyType(
     {
-        "free": 1_000,
-        "starter": 50_000,
-        "pro": 500_000,
-        "enterprise": 5_000_000,
+        Plan.FREE: 1_000,
+        Plan.STARTER: 50_000,
+        Plan.PRO: 500_000,
+        Plan.ENTERPRISE: 5_000_000,
     }
 )
 

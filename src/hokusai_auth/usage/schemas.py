@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from hokusai_auth.keys.schemas import BillingPlan, ServiceId
+from hokusai_auth.choices import PlanChoice
+from hokusai_auth.keys.schemas import ServiceId
 from hokusai_auth.request_model import RequestModel
 from hokusai_auth.usage.models import ENDPOINT_MAX, IDEMPOTENCY_KEY_MAX
 
@@ -74,7 +75,7 @@ class CurrentUsage(BaseModel):
 
 class BillingInfo(BaseModel):
     key_id: uuid.UUID
-    billing_plan: BillingPlan
+    billing_plan: PlanChoice
     period: str = Field(description="the current billing cycle, YYYY-MM (UTC)")
     current_usage: CurrentUsage
     monthly_limit: int | None = Field(description="the key's monthly_prediction_limit (null: none)")

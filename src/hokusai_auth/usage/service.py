@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from hokusai.services import canonical_service
+from hokusai._vocabulary import canonical_service
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import invalid_field, not_found

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from hokusai._vocabulary import Failure, Service
 from hokusai_auth.usage.periods import month_start, next_month
-from hokusai_auth.validation.outcomes import Code, Rejection, reject
+from hokusai_auth.validation.rejection import Rejection, reject
 from hokusai_auth.validation.state import KeyState
 
-QUOTA_SERVICE = "prediction"
+QUOTA_SERVICE = Service.PREDICTION
 
 
 class PredictionCounts(Protocol):
@@ -59,7 +60,7 @@ class MonthlyQuota:
             return None
         resets = next_month(month)
         return reject(
-            Code.QUOTA_EXCEEDED,
+            Failure.QUOTA_EXCEEDED,
             f"Monthly prediction limit of {limit} reached; it resets on {resets.date().isoformat()} (UTC)",
             retry_after=max(1, math.ceil((resets - now).total_seconds())),
         )

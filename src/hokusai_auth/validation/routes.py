@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.errors import ServiceError
 from hokusai_auth.runtime import Runtime
 from hokusai_auth.validation.endpoint import answer
@@ -52,7 +53,7 @@ async def validate_key(request: Request) -> Response:
 async def validate_needs_post(request: Request) -> Response:
     # Without this, GET would fall through to GET /api/v1/keys/{key_id} and answer with an admin-token error.
     raise ServiceError(
-        405, "method_not_allowed", f"Method Not Allowed: use POST {request.url.path}", headers={"Allow": "POST"}
+        405, ErrorCode.METHOD_NOT_ALLOWED, f"Method Not Allowed: use POST {request.url.path}", headers={"Allow": "POST"}
     )
 
 

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, StrictInt, field_validator
 
+from hokusai._vocabulary import ENVIRONMENT_ALIASES
+from hokusai_auth.choices import EnvironmentChoice
 from hokusai_auth.request_model import RequestModel
-
-ENVIRONMENT_ALIASES = {"live": "production", "prod": "production", "dev": "development"}
 
 
 class ValidateRequest(RequestModel):
@@ -24,7 +24,7 @@ class ValidateRequest(RequestModel):
         None, description="the key needs one of these scopes (a key without scopes has them all)"
     )
     client_ip: IPvAnyAddress | None = Field(None, description="the end client's address, for IP allowlists")
-    environment: Literal["production", "test", "development"] | None = None
+    environment: EnvironmentChoice | None = None
     cost: Annotated[StrictInt, Field(ge=0, le=1_000_000)] = Field(
         1, description="rate-limit units to spend; 0 checks without spending"
     )

@@ -11,10 +11,10 @@ import ipaddress
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hokusai.services import canonical_service, describe_services
-from hokusai_auth.validation.outcomes import Code, Rejection, reject
+from hokusai._vocabulary import Failure, canonical_service, describe_services
+from hokusai_auth.validation.rejection import Rejection, reject
 
 if TYPE_CHECKING:
     from hokusai_auth.keys.models import APIKey
@@ -26,6 +26,34 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 def hash_fingerprint(key_hash: str) -> str:
     """Identifies which bcrypt hash a cached entry was verified against, without carrying the hash around."""
     return hashlib.sha256(key_hash.encode()).hexdigest()[:32]
+
+
+class KeyFacts(Protocol):
+    """What a verdict tells about the key it judged: the fields of the validate endpoint's answer. ``KeyState``
+    has them all; a gateway that validates over HTTP reads them back from that answer (``validation/answer.py``)."""
+
+    @property
+    def key_id(self) -> uuid.UUID: ...
+    @property
+    def key_id_text(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def organization_id(self) -> uuid.UUID | None: ...
+    @property
+    def service_id(self) -> str: ...
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+    @property
+    def environment(self) -> str: ...
+    @property
+    def billing_plan(self) -> str: ...
+    @property
+    def rate_limit_per_hour(self) -> int: ...
+    @property
+    def monthly_prediction_limit(self) -> int | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +114,12 @@ class KeyState:
     def check(self, request: CheckRequest, now: datetime) -> Rejection | None:
         """The first rule this key breaks for ``request`` at ``now``, or None when it may be used."""
         if not self.is_usable_at(now):
-            return reject(Code.REVOKED)
+            return reject(Failure.REVOKED)
         if self.expires_at is not None and now >= self.expires_at:
-            return reject(Code.EXPIRED)
+            return reject(Failure.EXPIRED)
         if request.environment is not None and request.environment != self.environment:
             return reject(
-                Code.ENVIRONMENT_MISMATCH,
+                Failure.ENVIRONMENT_MISMATCH,
                 f"Key belongs to the {self.environment} environment, not {request.environment}",
             )
         if request.service_id is not None:
@@ -100,22 +128,22 @@ class KeyState:
                 # Only a known service id is named back; anything else the caller sent is never echoed.
                 what = f"service '{asked}'" if asked else "the service id given, which is not a service id"
                 return reject(
-                    Code.WRONG_SERVICE,
+                    Failure.WRONG_SERVICE,
                     f"Key is for service '{self.service_id}', not {what}. Valid service ids: {describe_services()}",
                 )
         if self.allowed_networks is not None and not _ip_allowed(request.client_ip, self.allowed_networks):
-            return reject(Code.IP_NOT_ALLOWED)
+            return reject(Failure.IP_NOT_ALLOWED)
         if self.scopes:
             if request.required_scope is not None and request.required_scope not in self.scopes:
                 return reject(
-                    Code.INSUFFICIENT_SCOPE,
+                    Failure.INSUFFICIENT_SCOPE,
                     f"Key does not have required scope '{request.required_scope}'",
                     required_scope=request.required_scope,
                 )
             if request.any_scope and not any(scope in self.scopes for scope in request.any_scope):
                 wanted = " or ".join(f"'{scope}'" for scope in request.any_scope)
                 return reject(
-                    Code.INSUFFICIENT_SCOPE,
+                    Failure.INSUFFICIENT_SCOPE,
                     f"Key has none of the scopes this request needs ({wanted})",
                     required_scope=request.any_scope[0],
                 )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from hokusai import _keys as key_format
+from hokusai._vocabulary import Failure
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository, tokens
@@ -25,8 +26,8 @@ from hokusai_auth.ratelimit.gcra import Decision
 from hokusai_auth.validation.cache import LocalKeyCache, Lookup, Miss
 from hokusai_auth.validation.hashing import KeyHasher
 from hokusai_auth.validation.last_used import LastUsedRecorder
-from hokusai_auth.validation.outcomes import Code, Rejection, reject
-from hokusai_auth.validation.state import CheckRequest, KeyState, hash_fingerprint
+from hokusai_auth.validation.rejection import Rejection, reject, unavailable
+from hokusai_auth.validation.state import CheckRequest, KeyFacts, KeyState, hash_fingerprint
 
 if TYPE_CHECKING:
     from hokusai_auth.propagation.shared_cache import SharedKeyCache
@@ -34,12 +35,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("hokusai_auth.validation")
 
-RETRY_AFTER_UNAVAILABLE_S = 5
-
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    state: KeyState | None  # the key's state whenever the key was found
+    """The answer about one key, whoever decided it: this validator (``state`` is then the full ``KeyState``) or,
+    for a gateway without the database, the validate endpoint over HTTP (``state`` read back from its answer)."""
+
+    state: KeyFacts | None  # what is known of the key whenever it was found
     rejection: Rejection | None  # None: valid
     limit: Decision | None  # rate-limit position, for the X-RateLimit-* headers
 
@@ -53,7 +55,7 @@ class DependencyDown(Exception):
 
 
 def _unavailable(what: str) -> Rejection:
-    return reject(Code.UNAVAILABLE, f"{what} unavailable; retry shortly", retry_after=RETRY_AFTER_UNAVAILABLE_S)
+    return unavailable(f"{what} unavailable; retry shortly")
 
 
 class Validator:
@@ -84,9 +86,9 @@ class Validator:
 
     async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
         if presented is None:
-            return self._rejected(reject(Code.MISSING), None)
+            return self._rejected(reject(Failure.MISSING), None)
         if not key_format.is_well_formed(presented):
-            return self._rejected(reject(Code.INVALID), None)
+            return self._rejected(reject(Failure.INVALID), None)
         digest = self.digester.digest(presented)
         state = self.cache.get_fresh(digest)
         if state is Miss.MISS:
@@ -95,7 +97,7 @@ class Validator:
             except DependencyDown:
                 return self._rejected(_unavailable("Key store"), None)
         if state is None:
-            return self._rejected(reject(Code.INVALID), None)
+            return self._rejected(reject(Failure.INVALID), None)
 
         now = self._clock.now()
         rejection = state.check(request, now)
@@ -119,7 +121,7 @@ class Validator:
         if not decision.allowed:
             detail = f"Rate limit of {state.rate_limit_per_hour} requests per hour exceeded"
             return self._rejected(
-                reject(Code.RATE_LIMITED, detail, retry_after=decision.retry_after_s), state, decision
+                reject(Failure.RATE_LIMITED, detail, retry_after=decision.retry_after_s), state, decision
             )
         self._last_used.touch(state.key_id, now)
         self.outcomes["valid"] += 1

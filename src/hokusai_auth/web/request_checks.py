@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.limits import MAX_HEADER_BYTES
 from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.credentials import duplicated_place
@@ -37,18 +38,18 @@ def check_request(scope: Scope) -> Refusal | None:
     for name, value in scope.get("headers", ()):
         size += len(name) + len(value) + 4  # ": " and CRLF, as on the wire
         if b"\x00" in value:
-            return Refusal(400, "invalid_request", f"The {name.decode('latin-1')} header contains a NUL character")
+            return Refusal(
+                400, ErrorCode.INVALID_REQUEST, f"The {name.decode('latin-1')} header contains a NUL character"
+            )
     if size > MAX_HEADER_BYTES:
-        return Refusal(
-            431, "request_header_fields_too_large", f"Request headers too large: at most {MAX_HEADER_BYTES} bytes"
-        )
+        return Refusal(431, ErrorCode.HEADERS_TOO_LARGE, f"Request headers too large: at most {MAX_HEADER_BYTES} bytes")
     if "\x00" in scope.get("path", "") or _nul_in(scope.get("raw_path") or b""):
-        return Refusal(400, "invalid_request", "The request path contains a NUL character")
+        return Refusal(400, ErrorCode.INVALID_REQUEST, "The request path contains a NUL character")
     if _nul_in(scope.get("query_string", b"")):
-        return Refusal(400, "invalid_request", "The query string contains a NUL character")
+        return Refusal(400, ErrorCode.INVALID_REQUEST, "The query string contains a NUL character")
     duplicated = duplicated_place(scope)
     if duplicated is not None:
         return Refusal(
-            400, "duplicate_credential", f"{duplicated} given more than once: send each credential exactly once"
+            400, ErrorCode.DUPLICATE_CREDENTIAL, f"{duplicated} given more than once: send each credential exactly once"
         )
     return None

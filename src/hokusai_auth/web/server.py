@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.limits import MAX_HEADER_BYTES
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
@@ -123,7 +124,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # ``cycle`` is the last request whose headers completed: on a kept-alive connection still reading the next
         # request's headers, that is the previous (answered) request, and the new one deserves its own answer.
         if cycle is None or cycle.response_complete or not cycle.response_started:
-            code = "request_timeout" if status == 408 else "request_header_fields_too_large"
+            code = ErrorCode.REQUEST_TIMEOUT if status == 408 else ErrorCode.HEADERS_TOO_LARGE
             body = orjson.dumps({"detail": detail, "code": code})
             head = (
                 b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"

@@ -1,0 +1,191 @@
+"""The Hokusai vocabulary: every name the auth service, the gateway, the SDK and the CLI must agree on, defined once.
+
+Failure codes (with their status and public text), environments and their key tags, billing plans, services and
+their aliases, the gateway's scopes and where the gateway mounts MLflow and the prediction API. Everything else
+imports from here or derives from it (pydantic fields, CHECK constraints, OpenAPI enums, CLI help, the SDK's error
+classes), and ``tests/unit/test_vocabulary.py`` fails if any of these strings is written anywhere else in ``src``.
+Pure and dependency-free: the SDK imports it without any server dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import Enum, StrEnum
+from types import MappingProxyType
+
+# ------------------------------------------------------------------------------------------------ failures
+
+
+class FailureKind(Enum):
+    """What a refused key means to its holder; the gateway answers a status per kind, the SDK raises a class."""
+
+    CREDENTIAL = "credential"  # no key, or a key that cannot be used at all: fix or replace it
+    PERMISSION = "permission"  # a usable key that may not do this (service, environment, address, scope)
+    LIMIT = "limit"  # wait: rate limit or monthly quota
+    UNAVAILABLE = "unavailable"  # retry: a dependency of the decision is down; says nothing about the key
+
+
+class Failure(StrEnum):
+    """Why a key was refused: the ``code`` of the validate endpoint, the embedded validator and the gateway."""
+
+    MISSING = "missing_api_key"
+    INVALID = "invalid_api_key"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    WRONG_SERVICE = "wrong_service"
+    ENVIRONMENT_MISMATCH = "environment_mismatch"
+    IP_NOT_ALLOWED = "ip_not_allowed"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    UNAVAILABLE = "service_unavailable"
+
+    @property
+    def status(self) -> int:
+        """The validate endpoint's status (the gateway answers by ``kind`` instead)."""
+        return _FAILURES[self][0]
+
+    @property
+    def error(self) -> str:
+        """The contract's exact public ``error`` string."""
+        return _FAILURES[self][1]
+
+    @property
+    def kind(self) -> FailureKind:
+        return _FAILURES[self][2]
+
+
+_FAILURES: Mapping[Failure, tuple[int, str, FailureKind]] = MappingProxyType({
+    Failure.MISSING: (401, "API key required", FailureKind.CREDENTIAL),
+    Failure.INVALID: (401, "Invalid API key", FailureKind.CREDENTIAL),
+    Failure.EXPIRED: (401, "API key has expired", FailureKind.CREDENTIAL),
+    Failure.REVOKED: (401, "API key is inactive or has been revoked", FailureKind.CREDENTIAL),
+    Failure.WRONG_SERVICE: (401, "Key not authorized for this service", FailureKind.PERMISSION),
+    Failure.ENVIRONMENT_MISMATCH: (401, "API key environment mismatch", FailureKind.PERMISSION),
+    Failure.IP_NOT_ALLOWED: (401, "IP address not in allowlist", FailureKind.PERMISSION),
+    Failure.INSUFFICIENT_SCOPE: (401, "Key does not have required scope", FailureKind.PERMISSION),
+    Failure.RATE_LIMITED: (429, "Rate limit exceeded", FailureKind.LIMIT),
+    Failure.QUOTA_EXCEEDED: (429, "Monthly prediction limit exceeded", FailureKind.LIMIT),
+    # Never a 401: an outage of a dependency says nothing about the key.
+    Failure.UNAVAILABLE: (503, "Service temporarily unavailable", FailureKind.UNAVAILABLE),
+})  # fmt: skip
+
+
+class ErrorCode(StrEnum):
+    """Every other ``code`` the service and the gateway answer with (docs/troubleshooting.md lists them all)."""
+
+    UNAUTHORIZED = "unauthorized"  # admin or service credential missing or wrong
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_TIMEOUT = "request_timeout"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    HEADERS_TOO_LARGE = "request_header_fields_too_large"
+    VALIDATION_ERROR = "validation_error"  # a request field, named in ``errors``
+    INVALID_REQUEST = "invalid_request"  # a request the edge refuses before any route (NUL characters, ...)
+    DUPLICATE_CREDENTIAL = "duplicate_credential"
+    INVALID_PATH = "invalid_path"
+    ALREADY_ROTATED = "already_rotated"
+    KEY_REVOKED = "key_revoked"
+    KEY_EXPIRED = "key_expired"
+    HTTP_ERROR = "http_error"  # any other status the web framework raised
+    INTERNAL_ERROR = "internal_error"
+    UPSTREAM_UNREACHABLE = "upstream_unreachable"  # the gateway's MLflow or prediction API is down
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+
+
+# What the gateway puts in MLflow's ``error_code`` for each status it answers, so MLflow clients print a reason
+# (the SDK reads them back from MLflow's exceptions).
+GATEWAY_MLFLOW_ERROR_CODES: Mapping[int, str] = MappingProxyType({
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    429: "RESOURCE_EXHAUSTED",
+    502: "BAD_GATEWAY",  # not one of MLflow's codes: MLflow has none for these two
+    503: "TEMPORARILY_UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+})  # fmt: skip
+
+# ------------------------------------------------------------------------------------------------ keys
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    TEST = "test"
+    DEVELOPMENT = "development"
+
+
+# The tag in a key's prefix: hk_live_..., hk_test_..., hk_dev_...
+KEY_TAGS: Mapping[Environment, str] = MappingProxyType({
+    Environment.PRODUCTION: "live",
+    Environment.TEST: "test",
+    Environment.DEVELOPMENT: "dev",
+})  # fmt: skip
+TAG_ENVIRONMENTS: Mapping[str, Environment] = MappingProxyType({tag: env for env, tag in KEY_TAGS.items()})
+# What the validate endpoint also accepts for ``environment``: the key tags and "prod".
+ENVIRONMENT_ALIASES: Mapping[str, Environment] = MappingProxyType({**TAG_ENVIRONMENTS, "prod": Environment.PRODUCTION})
+
+
+class Plan(StrEnum):
+    """Billing plans: each includes a number of predictions per month, and predictions beyond it cost extra."""
+
+    FREE = "free"
+    STARTER = "starter"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+
+
+class Service(StrEnum):
+    PREDICTION = "prediction"
+    PLATFORM = "platform"
+
+
+# Historic names accepted everywhere a service id is; answers always show the canonical id.
+SERVICE_ALIASES: Mapping[str, Service] = MappingProxyType({
+    "website": Service.PLATFORM,
+    "ml-platform": Service.PLATFORM,
+    "prediction-api": Service.PREDICTION,
+})  # fmt: skip
+_SERVICE_IDS = frozenset(Service)
+
+
+def canonical_service(service_id: str) -> Service | None:
+    """The canonical id for a service id or alias (case-insensitive), or None if it is not one."""
+    normalized = service_id.strip().lower()
+    if normalized in _SERVICE_IDS:
+        return Service(normalized)
+    return SERVICE_ALIASES.get(normalized)
+
+
+def describe_services() -> str:
+    """Human list of the valid ids, for messages: 'prediction, platform (aliases: website → platform, ...)'."""
+    aliases = ", ".join(f"{alias} → {target}" for alias, target in SERVICE_ALIASES.items())
+    return f"{', '.join(Service)} (aliases: {aliases})"
+
+
+def choices(values: Iterable[str]) -> str:
+    """'production, test or development': an enumeration (``choices(Environment)``) for help texts and messages."""
+    names = [str(value) for value in values]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+# ------------------------------------------------------------------------------------------------ the gateway
+
+# Scopes the gateway asks of a key (a key with no scopes has them all). Writing to MLflow needs one of the write
+# scopes; reading needs any MLflow scope; the prediction API needs ``predict``.
+MLFLOW_WRITE_SCOPES: tuple[str, ...] = ("mlflow:write", "model:write")
+MLFLOW_READ_SCOPES: tuple[str, ...] = ("read", "mlflow:read", "model:read", *MLFLOW_WRITE_SCOPES)
+PREDICT_SCOPES: tuple[str, ...] = ("predict",)
+
+# Where the gateway serves MLflow: at MLflow's own API paths, and under these mounts (longest first), of which
+# MLFLOW_MOUNT is the one the SDK appends to an API endpoint.
+MLFLOW_API_PREFIXES: tuple[str, ...] = (
+    "/api/2.0/mlflow/",
+    "/ajax-api/2.0/mlflow/",
+    "/api/2.0/mlflow-artifacts/",
+    "/ajax-api/2.0/mlflow-artifacts/",
+    "/api/3.0/mlflow/",
+    "/ajax-api/3.0/mlflow/",
+)
+MLFLOW_MOUNT = "/mlflow"
+MLFLOW_MOUNTS: tuple[str, ...] = ("/api/mlflow", MLFLOW_MOUNT)
+PREDICTION_MOUNT = "/prediction"
