@@ -22,7 +22,9 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class Evaluation:
+    """One request against a bucket: the decision, and the bucket's state to store."""
+
     decision: Decision
     new_tat_us: int | None  # None: state unchanged
 
@@ -31,7 +33,7 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def evaluate(tat_us: int | None, now_us: int, limit_per_hour: int, burst: int, cost: int) -> Outcome:
+def evaluate(tat_us: int | None, now_us: int, limit_per_hour: int, burst: int, cost: int) -> Evaluation:
     interval = HOUR_US // limit_per_hour
     capacity = burst * interval
     tat = now_us if tat_us is None or tat_us < now_us else tat_us
@@ -39,7 +41,7 @@ def evaluate(tat_us: int | None, now_us: int, limit_per_hour: int, burst: int, c
     if new_tat - now_us > capacity:  # admitting this would exceed the burst allowance
         remaining = max(0, (capacity - (tat - now_us)) // interval)
         retry_us = new_tat - now_us - capacity
-        return Outcome(
+        return Evaluation(
             Decision(
                 False,
                 limit_per_hour,
@@ -50,7 +52,7 @@ def evaluate(tat_us: int | None, now_us: int, limit_per_hour: int, burst: int, c
             None,
         )
     remaining = (capacity - (new_tat - now_us)) // interval
-    return Outcome(
+    return Evaluation(
         Decision(True, limit_per_hour, remaining, ceil_div(new_tat - now_us, 1_000_000), None),
         new_tat if cost else None,
     )
