@@ -9,6 +9,7 @@ log line, and the envelope's request checks and body limit apply; everything els
 
 from __future__ import annotations
 
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.validation.endpoint import answer
 from hokusai_auth.web.asgi import ASGIApp, BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_json
 
@@ -28,7 +29,7 @@ class ValidateFastPath:
         try:
             body = await read_body(receive, self.max_body_bytes)
         except BodyTooLarge as exc:
-            await send_json(send, 413, {"detail": exc.detail, "code": "payload_too_large"})
+            await send_json(send, 413, {"detail": exc.detail, "code": ErrorCode.PAYLOAD_TOO_LARGE})
             return
         except ClientGone:
             return

@@ -18,6 +18,8 @@ import secrets
 import time
 from collections.abc import Callable
 
+from hokusai._keys import TAG_ALTERNATION
+from hokusai._vocabulary import ErrorCode
 from hokusai_auth.limits import REQUEST_ID_MAX
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.web.access_log import AccessLog
@@ -37,7 +39,7 @@ from hokusai_auth.web.request_checks import Refusal, check_request
 
 _errors = logging.getLogger("hokusai_auth.errors")
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,%d}$" % REQUEST_ID_MAX)
-_KEY_PREFIX = re.compile(rb"hk_(?:live|test|dev)_")
+_KEY_PREFIX = re.compile(rf"hk_(?:{TAG_ALTERNATION})_".encode())
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -125,7 +127,7 @@ class EnvelopeMiddleware:
         except BodyTooLarge as exc:  # raised by BodyMeter through a layer that does not handle it itself
             if status_holder[1]:
                 raise
-            await send_json(send_wrapper, 413, {"detail": exc.detail, "code": "payload_too_large"})
+            await send_json(send_wrapper, 413, {"detail": exc.detail, "code": ErrorCode.PAYLOAD_TOO_LARGE})
         except Exception:
             # Answered here rather than by the framework's outermost error layer, so that a 500 too carries the
             # request id (the way to find its log line) and the security headers. The framework answers (and
@@ -135,7 +137,7 @@ class EnvelopeMiddleware:
             if status_holder[1]:
                 raise
             _errors.exception("unhandled error", extra={"request_id": request_id, "path": path})
-            body = {"detail": "Internal server error", "code": "internal_error", "request_id": request_id}
+            body = {"detail": "Internal server error", "code": ErrorCode.INTERNAL_ERROR, "request_id": request_id}
             await send_json(send_wrapper, 500, body)
         finally:
             self._record(scope, request_id, status_holder[0], time.perf_counter() - started)
@@ -147,7 +149,7 @@ class EnvelopeMiddleware:
         if refusal is None and limit is not None:
             declared = declared_length(scope)
             if declared is not None and declared > limit:
-                refusal = Refusal(413, "payload_too_large", BodyTooLarge(limit).detail)
+                refusal = Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, BodyTooLarge(limit).detail)
             receive = BodyMeter(receive, limit)
         return refusal, receive
 
