@@ -1,109 +1,212 @@
-"""Everything a running service holds: built once in the app's lifespan from Settings, closed on shutdown.
+"""The composition root: everything a running process holds, built once from Settings and closed on shutdown.
 
-Nothing here connects at import time; tests build one per configuration. The validation machinery comes from
-``validation.stack`` (shared with the embedded validator and the gateway).
+``open_validation`` builds what validates a key in this process: the database, the caches (local and, with
+REDIS_URL, shared), the limiter, usage and its monthly quota, the validator, and the propagation of key changes
+between instances. The auth service, the embedded validator and the in-process gateway all open it, so they
+validate identically. ``open_runtime`` adds what only the service has: key management, the audit log, the admin
+and service credentials. Every part gets its collaborators through its constructor; nothing is set afterwards, and
+nothing connects at import time (tests build one runtime per configuration).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 from hokusai_auth.audit.service import AuditService
-from hokusai_auth.clock import Clock
+from hokusai_auth.clock import Clock, SystemClock
+from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.components import Components
-from hokusai_auth.db.engine import Database
+from hokusai_auth.db.engine import Database, open_database
+from hokusai_auth.keys.hashing import KeyHasher
+from hokusai_auth.keys.last_used import LastUsedRecorder
 from hokusai_auth.keys.service import KeyService
+from hokusai_auth.keys.store import DatabaseKeyStore
+from hokusai_auth.keys.tokens import KeyDigester
 from hokusai_auth.ops.readiness import ReadinessProbes
+from hokusai_auth.propagation.change_feed import ChangeFeed
 from hokusai_auth.propagation.invalidation import Invalidator
+from hokusai_auth.propagation.invalidation_bus import RedisInvalidationBus
+from hokusai_auth.propagation.shared_cache import SharedKeyCache
+from hokusai_auth.ratelimit.base import Limiter
+from hokusai_auth.ratelimit.memory import MemoryLimiter
+from hokusai_auth.ratelimit.redis import RedisLimiter
 from hokusai_auth.security.admin import AdminAuthenticator
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.principal import Credentials
 from hokusai_auth.security.service import ServiceAuthenticator
 from hokusai_auth.settings import Settings
+from hokusai_auth.usage.quota import MonthlyQuota
 from hokusai_auth.usage.service import UsageService
-from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.last_used import LastUsedRecorder
-from hokusai_auth.validation.stack import ValidationStack, open_validation
+from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.validator import Validator
+from hokusai_auth.web.client_ip import IPNetwork
+
+# While Redis pub/sub is proven by its heartbeat the database change feed is only a safety net and polls slowly.
+RELAXED_CHANGE_FEED_INTERVAL_S = 5.0
 
 
-@dataclass
-class Runtime:
+@dataclass(frozen=True, kw_only=True)
+class ValidationRuntime:
+    """What validates keys in this process (the embedded validator's and the in-process gateway's whole runtime)."""
+
     settings: Settings
     clock: Clock
-    stack: ValidationStack
+    database: Database
+    digester: KeyDigester
+    hasher: KeyHasher
+    cache: LocalKeyCache
+    limiter: Limiter
+    key_store: DatabaseKeyStore
+    last_used: LastUsedRecorder
+    usage: UsageService
+    validator: Validator
+    key_changes: Invalidator  # where a change committed in this process is announced
+    change_feed: ChangeFeed
+    redis: RedisLink | None
+    bus: RedisInvalidationBus | None
+
+    @property
+    def trusted_proxies(self) -> tuple[IPNetwork, ...]:
+        """Which proxies may name the client's address (validation.endpoint.Validating)."""
+        return self.settings.trusted_proxies
+
+    def gauges(self) -> dict[str, float]:
+        gauges = {"key_cache_entries": float(len(self.cache)), **self.usage.gauges()}
+        if self.redis is not None:
+            gauges["redis_up"] = 1.0 if self.redis.up else 0.0
+        if self.bus is not None:  # 0: pub/sub in doubt, revocations travel by the database change feed
+            gauges["redis_pubsub_proven"] = 1.0 if self.bus.heartbeat.proven else 0.0
+        return gauges
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime(ValidationRuntime):
+    """The auth service: validation, plus key management, the audit log and the operators' credentials."""
+
     keys: KeyService
     audit: AuditService
     credentials: Credentials
     failed_credentials: FailedCredentials
-    usage: UsageService
     readiness: ReadinessProbes
 
     def components(self) -> Components:
         """What the routes and the credential gate ask for (components.py)."""
         return Components(self.keys, self.audit, self.usage, self.credentials, self.readiness)
 
-    @property
-    def database(self) -> Database:
-        return self.stack.database
-
-    @property
-    def validator(self) -> Validator:
-        return self.stack.validator
-
-    @property
-    def hasher(self) -> KeyHasher:
-        return self.stack.hasher
-
-    @property
-    def invalidator(self) -> Invalidator:
-        return self.stack.invalidator
-
-    @property
-    def last_used(self) -> LastUsedRecorder:
-        return self.stack.last_used
-
     def gauges(self) -> dict[str, float]:
-        gauges = {
-            "key_cache_entries": float(len(self.validator.cache)),
-            "auth_throttled_requests": float(self.failed_credentials.throttled),
-            **self.usage.gauges(),
-        }
-        if self.stack.redis is not None:
-            gauges["redis_up"] = 1.0 if self.stack.redis.up else 0.0
-        if self.stack.bus is not None:  # 0: pub/sub in doubt, revocations travel by the database change feed
-            gauges["redis_pubsub_proven"] = 1.0 if self.stack.bus.heartbeat.proven else 0.0
-        return gauges
+        return {**super().gauges(), "auth_throttled_requests": float(self.failed_credentials.throttled)}
+
+
+@asynccontextmanager
+async def open_validation(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[ValidationRuntime]:
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as exits:
+        database = open_database(settings.require_database_url())
+        exits.push_async_callback(database.dispose)
+        hasher = KeyHasher(settings.bcrypt_rounds)
+        exits.callback(hasher.close)
+        cache = LocalKeyCache(settings.cache_ttl, settings.negative_cache_ttl)
+        memory_limiter = MemoryLimiter(now_us=lambda: int(clock.timestamp() * 1_000_000))
+
+        redis: RedisLink | None = None
+        shared: SharedKeyCache | None = None
+        bus: RedisInvalidationBus | None = None
+        limiter: Limiter = memory_limiter
+        if settings.redis_url:
+            redis = RedisLink(settings.redis_url, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+            exits.push_async_callback(redis.close)
+            shared = SharedKeyCache(redis, settings.cache_ttl)
+            bus = RedisInvalidationBus(redis, shared, cache)
+            limiter = RedisLimiter(redis, memory_limiter, settings.rate_limit_failure_mode)
+
+        digester = KeyDigester(settings.require_secret_key())
+        key_store = DatabaseKeyStore(database)
+        last_used = LastUsedRecorder(database, settings.usage_flush_interval)
+        # Usage belongs here: the monthly quota reads it on the validation path, and in-process validators (the
+        # gateway) record the usage of the requests they let through.
+        usage = UsageService(
+            database=database,
+            clock=clock,
+            flush_interval=settings.usage_flush_interval,
+            negative_ttl=settings.negative_cache_ttl,
+        )
+        validator = Validator(
+            store=key_store,
+            digester=digester,
+            cache=cache,
+            hasher=hasher,
+            limiter=limiter,
+            last_used=last_used,
+            clock=clock,
+            shared=shared,
+            quota=MonthlyQuota(usage, monotonic=clock.timestamp),
+        )
+        change_feed = ChangeFeed(
+            database,
+            cache,
+            clock,
+            interval=settings.change_feed_interval,
+            relaxed_interval=RELAXED_CHANGE_FEED_INTERVAL_S,
+            push_proven_since=bus.proven_since if bus is not None else (lambda: None),
+        )
+
+        last_used.start()
+        exits.push_async_callback(last_used.stop)
+        usage.start()
+        exits.push_async_callback(usage.stop)  # runs before the database closes: buffered usage is written
+        change_feed.start()
+        exits.push_async_callback(change_feed.stop)
+        if bus is not None:
+            bus.start()
+            exits.push_async_callback(bus.stop)
+
+        yield ValidationRuntime(
+            settings=settings,
+            clock=clock,
+            database=database,
+            digester=digester,
+            hasher=hasher,
+            cache=cache,
+            limiter=limiter,
+            key_store=key_store,
+            last_used=last_used,
+            usage=usage,
+            validator=validator,
+            key_changes=Invalidator(cache, bus),
+            change_feed=change_feed,
+            redis=redis,
+            bus=bus,
+        )
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as exits:
-        stack = await exits.enter_async_context(open_validation(settings, clock=clock))
+        validation = await exits.enter_async_context(open_validation(settings, clock=clock))
         failed_credentials = FailedCredentials(
-            limiter=stack.limiter,
-            database=stack.database,
-            clock=stack.clock,
+            limiter=validation.limiter,
+            database=validation.database,
+            clock=validation.clock,
             burst=settings.auth_failure_burst,
             per_hour=settings.auth_failure_per_hour,
             window_s=settings.auth_failure_window,
         )
         failed_credentials.start()
         exits.push_async_callback(failed_credentials.stop)  # the last window's counts are written at shutdown
+        redis = validation.redis
         yield Runtime(
-            settings=settings,
-            clock=stack.clock,
-            stack=stack,
+            **_fields_of(validation),
             keys=KeyService(
-                database=stack.database,
-                digester=stack.digester,
-                hasher=stack.hasher,
-                clock=stack.clock,
-                invalidator=stack.invalidator,
+                database=validation.database,
+                digester=validation.digester,
+                hasher=validation.hasher,
+                clock=validation.clock,
+                changes=validation.key_changes,
             ),
-            audit=AuditService(stack.database, stack.clock),
+            audit=AuditService(validation.database, validation.clock),
             credentials=Credentials(
                 admin=AdminAuthenticator(settings.admin_token_values()),
                 services=ServiceAuthenticator(settings.service_token_values()),
@@ -111,6 +214,14 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
                 trusted_proxies=settings.trusted_proxies,
             ),
             failed_credentials=failed_credentials,
-            usage=stack.usage,
-            readiness=ReadinessProbes({"database": stack.database.ping}, dict(stack.probes)),
+            # Redis is optional: when it is down the service carries on (degraded), so it is not required.
+            readiness=ReadinessProbes(
+                required={"database": validation.database.ping},
+                optional={"redis": redis.ping} if redis is not None else {},
+            ),
         )
+
+
+def _fields_of(validation: ValidationRuntime) -> dict[str, Any]:
+    """The parts already built, to hand on to the service's Runtime (which has them all, and more)."""
+    return {field.name: getattr(validation, field.name) for field in fields(ValidationRuntime)}

@@ -37,7 +37,7 @@ async def test_a_key_validated_on_one_instance_is_warm_on_all(
 
     assert (await second.validate(key)).status_code == 200
     assert second.runtime.hasher.verifications == 0, "no bcrypt on the second instance"
-    assert second.runtime.validator.database_reads == 0, "not even a database read"
+    assert second.runtime.key_store.reads == 0, "not even a database read"
 
     restarted = await make_service(pg, redis_url=redis_url, redis_prefix=redis_prefix)
     assert (await restarted.validate(key)).status_code == 200
@@ -52,7 +52,7 @@ async def test_a_change_on_one_instance_is_refused_on_the_other_within_a_second(
     created = await first.create_key(scopes=["predict"])
     key, key_id = created["api_key"], created["key_id"]
     assert (await second.validate(key)).status_code == 200  # warm on the other instance
-    await second.runtime.stack.bus.subscribed.wait()
+    await second.runtime.bus.subscribed.wait()
 
     if change == "revoke":
         await first.client.delete(f"/api/v1/keys/{key_id}", headers=first.admin)
@@ -92,7 +92,7 @@ async def test_redis_stopped_mid_test_changes_nothing_for_clients(
     for svc in (first, second):
         for created in keys:
             assert (await svc.validate(created["api_key"])).status_code == 200
-    await second.runtime.stack.bus.subscribed.wait()
+    await second.runtime.bus.subscribed.wait()
 
     private_redis.stop()
 
@@ -117,8 +117,8 @@ async def test_redis_stopped_mid_test_changes_nothing_for_clients(
 
     async def recovered() -> bool:
         await first.validate(keys[1]["api_key"])  # a call notices the outage ended
-        bus = second.runtime.stack.bus
-        return bool(first.runtime.stack.redis.up and second.runtime.stack.redis.up and bus.subscribed.is_set())
+        bus = second.runtime.bus
+        return bool(first.runtime.redis.up and second.runtime.redis.up and bus.subscribed.is_set())
 
     await eventually(recovered, within=10)
 
@@ -128,10 +128,10 @@ async def test_redis_stopped_mid_test_changes_nothing_for_clients(
         return redis_ready and "hokusai_redis_pubsub_proven 1.0" in (await second.client.get("/metrics")).text
 
     await eventually(ready_and_proven, within=10)
-    received_before = second.runtime.stack.bus.received
+    received_before = second.runtime.bus.received
     await first.client.delete(f"/api/v1/keys/{keys[1]['key_id']}", headers=first.admin)
     await eventually(lambda: refused(second, keys[1]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
-    await eventually(_async(lambda: second.runtime.stack.bus.received > received_before), within=PROPAGATION_BOUND_S)
+    await eventually(_async(lambda: second.runtime.bus.received > received_before), within=PROPAGATION_BOUND_S)
 
 
 @pytest.mark.parametrize("failure", ["hung", "killed"])
@@ -143,7 +143,7 @@ async def test_redis_failing_while_pub_sub_is_trusted_delays_no_revocation_beyon
     keys = [(await first.create_key()) for _ in range(2)]
     for created in keys:
         assert (await second.validate(created["api_key"])).status_code == 200
-    feed = second.runtime.stack.change_feed
+    feed = second.runtime.change_feed
     # The situation that used to cost seconds: the other instance trusts pub/sub and polls the database slowly.
     await eventually(_async(feed.relaxed), within=10)
 
@@ -164,11 +164,11 @@ async def test_redis_failing_while_pub_sub_is_trusted_delays_no_revocation_beyon
             private_redis.start()
 
     # Back to trusting pub/sub (proven again for a while), and changes travel over it again.
-    await eventually(_async(lambda: feed.relaxed() and first.runtime.stack.redis.up), within=10)
-    received_before = second.runtime.stack.bus.received
+    await eventually(_async(lambda: feed.relaxed() and first.runtime.redis.up), within=10)
+    received_before = second.runtime.bus.received
     await first.client.delete(f"/api/v1/keys/{keys[1]['key_id']}", headers=first.admin)
     await eventually(lambda: refused(second, keys[1]["api_key"], "revoked"), within=PROPAGATION_BOUND_S)
-    await eventually(_async(lambda: second.runtime.stack.bus.received > received_before), within=PROPAGATION_BOUND_S)
+    await eventually(_async(lambda: second.runtime.bus.received > received_before), within=PROPAGATION_BOUND_S)
 
 
 async def test_a_change_made_while_redis_is_unreachable_is_not_undone_by_a_stale_shared_entry(
@@ -180,13 +180,13 @@ async def test_a_change_made_while_redis_is_unreachable_is_not_undone_by_a_stale
     assert (await first.validate(key)).status_code == 200  # now shared in Redis at version 1
     # Redis goes away and later comes back *with its data* (restored from a snapshot taken now): the shared
     # entry it returns with is the version-1 state, which no longer matches the database.
-    await first.runtime.stack.redis.client.save()
+    await first.runtime.redis.client.save()
     private_redis.stop()
     await first.client.delete(f"/api/v1/keys/{created['key_id']}", headers=first.admin)
-    assert not first.runtime.stack.redis.up
+    assert not first.runtime.redis.up
     private_redis.start()
     # Before using Redis again the revoking instance deletes the stale shared entry and publishes the change.
-    await eventually(_async(lambda: first.runtime.stack.redis.up), within=10)
+    await eventually(_async(lambda: first.runtime.redis.up), within=10)
     newcomer = await make_service(pg, redis_url=private_redis.url)
     assert (await newcomer.validate(key)).json()["code"] == "revoked"
     await eventually(lambda: refused(second, key, "revoked"), within=PROPAGATION_BOUND_S)

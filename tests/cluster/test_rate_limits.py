@@ -49,7 +49,7 @@ async def test_redis_down_fails_open_to_the_in_process_limiter_by_default(
     statuses = [(await svc.validate(key)).status_code for _ in range(12)]
     # The in-process limiter takes over with the same limit (it has not seen the first request).
     assert statuses == [200] * 10 + [429] * 2
-    assert svc.runtime.stack.limiter.fallbacks >= 12
+    assert svc.runtime.limiter.fallbacks >= 12
 
 
 async def test_redis_down_fails_closed_with_503_when_configured(

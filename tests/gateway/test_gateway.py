@@ -13,6 +13,7 @@ import pytest
 
 from hokusai_auth.gateway.app import GatewayApp
 from hokusai_auth.gateway.config import GatewayConfig
+from hokusai_auth.gateway.usage import LocalUsage
 from tests.conftest import Service, free_port, make_settings
 from tests.gateway.upstream import EchoUpstream
 from tests.servers import serving
@@ -214,7 +215,8 @@ async def test_each_proxied_request_is_counted_once_in_usage(service: Service, g
         await client.get("/api/2.0/mlflow/runs/get")  # refused: not counted
     running = gateway.app.running
     assert running is not None
-    assert await running.auth.stack.usage.flush() == 3  # type: ignore[attr-defined]
+    assert isinstance(running.usage, LocalUsage)
+    assert await running.usage.flush() == 3
     stats = await service.client.get(f"/api/v1/usage/{created['key_id']}/stats", headers=service.admin)
     assert stats.json()["total_requests"] == 3
     assert stats.json()["top_endpoints"] == [{"endpoint": "/api/2.0/mlflow/runs/get", "count": 3}]

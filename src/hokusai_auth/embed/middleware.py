@@ -60,14 +60,13 @@ class HokusaiAuthMiddleware:
                 send, 400, {"detail": f"{duplicated} given more than once", "code": ErrorCode.DUPLICATE_CREDENTIAL}
             )
             return
-        stack = self.validator.stack
         rule = self.required_scope
         check = CheckRequest(
             service_id=self.service_id,
             required_scope=rule(scope) if callable(rule) else rule,
-            client_ip=client_ip(scope, stack.settings.trusted_proxies),
+            client_ip=client_ip(scope, self.validator.trusted_proxies),
         )
-        verdict = await stack.validator.validate(find_key(scope), check)
+        verdict = await self.validator.check(find_key(scope), check)
         if not verdict.valid:
             status, body, headers = render(verdict)
             await send_json(send, status, body, [(k.encode(), v.encode()) for k, v in headers])

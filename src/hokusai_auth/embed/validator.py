@@ -11,10 +11,11 @@ from datetime import datetime
 
 from hokusai_auth import bootstrap
 from hokusai_auth.clock import Clock
+from hokusai_auth.runtime import open_validation
 from hokusai_auth.settings import Settings
-from hokusai_auth.validation.stack import ValidationStack, open_validation
 from hokusai_auth.validation.state import CheckRequest
-from hokusai_auth.validation.validator import Verdict
+from hokusai_auth.validation.validator import Validator, Verdict
+from hokusai_auth.web.client_ip import IPNetwork
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,9 @@ class AuthenticatedKey:
 
 
 class EmbeddedValidator:
-    def __init__(self, stack: ValidationStack) -> None:
-        self.stack = stack
+    def __init__(self, validator: Validator, *, trusted_proxies: tuple[IPNetwork, ...] = ()) -> None:
+        self._validator = validator
+        self.trusted_proxies = trusted_proxies  # which proxies may name the client's address (the middleware)
 
     @classmethod
     @asynccontextmanager
@@ -64,8 +66,8 @@ class EmbeddedValidator:
         """Open against ``settings`` (default: from the environment, like the service: on one machine with no
         configuration it finds the embedded default's data directory)."""
         prepared, _ = bootstrap.prepare(settings or Settings())
-        async with open_validation(prepared, clock=clock) as stack:
-            yield cls(stack)
+        async with open_validation(prepared, clock=clock) as runtime:
+            yield cls(runtime.validator, trusted_proxies=runtime.trusted_proxies)
 
     async def validate(
         self,
@@ -83,4 +85,8 @@ class EmbeddedValidator:
         request = CheckRequest(
             service_id=service_id, required_scope=required_scope, client_ip=address, environment=environment, cost=cost
         )
-        return await self.stack.validator.validate(key, request)
+        return await self.check(key, request)
+
+    async def check(self, key: str | None, request: CheckRequest) -> Verdict:
+        """``validate`` with the request already built (the middleware's way)."""
+        return await self._validator.validate(key, request)

@@ -31,8 +31,8 @@ from hokusai_auth.gateway.routing import InvalidPath, RoutingTable, Target, Upst
 from hokusai_auth.gateway.scopes import needed_scopes
 from hokusai_auth.gateway.usage import EndpointLabels, LocalUsage, RemoteUsage, UsageSink
 from hokusai_auth.ops.metrics import Metrics
+from hokusai_auth.runtime import open_validation
 from hokusai_auth.settings import Settings
-from hokusai_auth.validation.stack import open_validation
 from hokusai_auth.validation.state import CheckRequest
 from hokusai_auth.validation.validator import Verdict
 from hokusai_auth.web.asgi import Receive, Scope, Send, header, send_json
@@ -121,10 +121,9 @@ class GatewayApp:
 
     async def _start_local(self, exits: AsyncExitStack, forwarder: Forwarder) -> _Running:
         settings, _ = bootstrap.prepare(self._settings)
-        stack = await exits.enter_async_context(open_validation(settings))
-        return _Running(
-            settings, forwarder, LocalAuthenticator(stack), LocalUsage(stack.usage), stack.database_ok, exits
-        )
+        runtime = await exits.enter_async_context(open_validation(settings))
+        auth = LocalAuthenticator(runtime.validator)
+        return _Running(settings, forwarder, auth, LocalUsage(runtime.usage), runtime.database.ping, exits)
 
     async def _start_remote(self, exits: AsyncExitStack, forwarder: Forwarder, url: str) -> _Running:
         settings = self._settings

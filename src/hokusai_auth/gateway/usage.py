@@ -68,6 +68,10 @@ class LocalUsage:
             response_time_ms=response_time_ms,
         )  # fmt: skip
 
+    async def flush(self) -> int:
+        """Write what is buffered now (the usage flusher does it every few seconds and at shutdown)."""
+        return await self._usage.flush()
+
     async def close(self) -> None:
         return None
 

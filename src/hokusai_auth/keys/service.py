@@ -19,11 +19,11 @@ from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import conflict, invalid_field, not_found
 from hokusai_auth.keys import repository, tokens
+from hokusai_auth.keys.changes import KeyChanges
+from hokusai_auth.keys.hashing import KeyHasher
 from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
-from hokusai_auth.propagation.invalidation import Invalidator
-from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.state import KeyState
+from hokusai_auth.keys.store import state_of
 from hokusai_auth.web.context import RequestContext
 
 KEY_NOT_FOUND = "API key not found"
@@ -91,13 +91,13 @@ class KeyService:
         digester: tokens.KeyDigester,
         hasher: KeyHasher,
         clock: Clock,
-        invalidator: Invalidator,
+        changes: KeyChanges,
     ) -> None:
         self._db = database
         self._digester = digester
         self._hasher = hasher
         self._clock = clock
-        self._invalidator = invalidator
+        self._changes = changes
 
     async def _new_secret(self, environment: str) -> tuple[str, str, str]:
         """A fresh key, its lookup digest and its bcrypt hash. Hashing happens before any transaction opens so
@@ -187,7 +187,7 @@ class KeyService:
                     details={"changed": {k: _jsonable(v) for k, v in changed.items()}},
                 )
         if changed:
-            await self._invalidator.key_changed(KeyState.from_row(row), row.lookup_digest)
+            await self._changes.key_changed(state_of(row), row.lookup_digest)
         return to_info(row, now)
 
     async def revoke(self, key_id: uuid.UUID, ctx: RequestContext) -> None:
@@ -212,7 +212,7 @@ class KeyService:
                 details={"already_revoked": True} if already else None,
             )
         if not already:
-            await self._invalidator.key_changed(KeyState.from_row(row), row.lookup_digest)
+            await self._changes.key_changed(state_of(row), row.lookup_digest)
 
     async def rotate(self, key_id: uuid.UUID, grace_seconds: int, ctx: RequestContext) -> CreatedKey:
         async with self._db.reader() as session:
@@ -274,8 +274,8 @@ class KeyService:
                 },
             )
             await session.refresh(old)  # the conditional UPDATE changed it behind the ORM's back
-            old_state = KeyState.from_row(old)
-        await self._invalidator.key_changed(old_state, old.lookup_digest)
+            old_state = state_of(old)
+        await self._changes.key_changed(old_state, old.lookup_digest)
         return CreatedKey(api_key=key, key_id=new.id, key_info=to_info(new, now))
 
 

@@ -1,4 +1,5 @@
-"""Applying a committed key change: at once in this instance, then to every other instance through the bus."""
+"""Applying a committed key change (``keys.changes.KeyChanges``): at once in this instance, then to every other
+instance through the bus."""
 
 from __future__ import annotations
 

@@ -6,23 +6,37 @@ documents the endpoint in OpenAPI), so both answer byte for byte alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import orjson
 from pydantic import ValidationError
 
 from hokusai_auth.errors import schema_error_body
-from hokusai_auth.runtime import Runtime
 from hokusai_auth.validation.responses import render
 from hokusai_auth.validation.schemas import ValidateRequest
 from hokusai_auth.validation.state import CheckRequest
+from hokusai_auth.validation.validator import Validator
 from hokusai_auth.web.asgi import Scope
-from hokusai_auth.web.client_ip import client_ip
+from hokusai_auth.web.client_ip import IPNetwork, client_ip
 from hokusai_auth.web.credentials import find_key
 
 Answer = tuple[int, bytes, list[tuple[str, str]]]
 _EMPTY = ValidateRequest()
 
 
-async def answer(runtime: Runtime, scope: Scope, raw_body: bytes) -> Answer:
+class Validating(Protocol):
+    """What answering needs: the validator, and which proxies may name the client's address. The running service
+    (runtime.py) is one; it is found on ``app.state.runtime``."""
+
+    @property
+    def validator(self) -> Validator: ...
+
+    @property
+    def trusted_proxies(self) -> Sequence[IPNetwork]: ...
+
+
+async def answer(validating: Validating, scope: Scope, raw_body: bytes) -> Answer:
     body = _EMPTY
     if raw_body.strip():
         try:
@@ -34,9 +48,9 @@ async def answer(runtime: Runtime, scope: Scope, raw_body: bytes) -> Answer:
     check = CheckRequest(
         service_id=body.service_id,
         required_scope=body.required_scope,
-        client_ip=body.client_ip or client_ip(scope, runtime.settings.trusted_proxies),
+        client_ip=body.client_ip or client_ip(scope, validating.trusted_proxies),
         environment=body.environment,
         cost=body.cost,
         any_scope=tuple(body.any_scope or ()),
     )
-    return render(await runtime.validator.validate(find_key(scope, body_key=body.api_key), check))
+    return render(await validating.validator.validate(find_key(scope, body_key=body.api_key), check))

@@ -11,13 +11,10 @@ import ipaddress
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from hokusai._vocabulary import Failure, canonical_service, describe_services
 from hokusai_auth.validation.rejection import Rejection, reject
-
-if TYPE_CHECKING:
-    from hokusai_auth.keys.models import APIKey
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -79,30 +76,6 @@ class KeyState:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key_id_text", str(self.key_id))
-
-    @classmethod
-    def from_row(cls, row: APIKey) -> KeyState:
-        networks = None
-        if row.allowed_ips is not None:
-            networks = tuple(ipaddress.ip_network(item, strict=False) for item in row.allowed_ips)
-        return cls(
-            key_id=row.id,
-            version=row.version,
-            hash_fingerprint=hash_fingerprint(row.key_hash),
-            user_id=row.user_id,
-            organization_id=row.organization_id,
-            service_id=row.service_id,
-            scopes=tuple(row.scopes or ()),
-            environment=row.environment,
-            billing_plan=row.billing_plan,
-            rate_limit_per_hour=row.rate_limit_per_hour,
-            burst=row.burst,
-            monthly_prediction_limit=row.monthly_prediction_limit,
-            allowed_networks=networks,
-            is_active=row.is_active,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-        )
 
     @property
     def effective_burst(self) -> int:

@@ -4,6 +4,7 @@ Order of work (cheapest first, and no I/O until a key is well-formed):
 parse + checksum → in-process cache by lookup digest → on a miss, the shared cache (Redis) → else one indexed
 query and at most one bcrypt (shared by concurrent callers of the same key) → state checks → rate limit.
 The HTTP endpoint, the embedded validator and its ASGI middleware, and the gateway all call ``validate``.
+Everything outside this core (the database, Redis, usage counts) comes in through the protocols of ports.py.
 """
 
 from __future__ import annotations
@@ -12,26 +13,16 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from hokusai import _keys as key_format
 from hokusai._vocabulary import Failure
 from hokusai_auth.clock import Clock
-from hokusai_auth.db.engine import Database
-from hokusai_auth.keys import repository, tokens
 from hokusai_auth.ratelimit.base import Limiter, LimiterUnavailable
 from hokusai_auth.ratelimit.gcra import Decision
 from hokusai_auth.validation.cache import LocalKeyCache, Lookup, Miss
-from hokusai_auth.validation.hashing import KeyHasher
-from hokusai_auth.validation.last_used import LastUsedRecorder
+from hokusai_auth.validation.ports import Digester, KeyStore, LastUse, Quota, SharedStates, StoreUnavailable, Verifier
 from hokusai_auth.validation.rejection import Rejection, reject, unavailable
-from hokusai_auth.validation.state import CheckRequest, KeyFacts, KeyState, hash_fingerprint
-
-if TYPE_CHECKING:
-    from hokusai_auth.propagation.shared_cache import SharedKeyCache
-    from hokusai_auth.validation.quota import MonthlyQuota
+from hokusai_auth.validation.state import CheckRequest, KeyFacts, KeyState
 
 logger = logging.getLogger("hokusai_auth.validation")
 
@@ -50,10 +41,6 @@ class Verdict:
         return self.rejection is None
 
 
-class DependencyDown(Exception):
-    """The database could not answer and no usable cached state was at hand."""
-
-
 def _unavailable(what: str) -> Rejection:
     return unavailable(f"{what} unavailable; retry shortly")
 
@@ -62,16 +49,17 @@ class Validator:
     def __init__(
         self,
         *,
-        database: Database,
-        digester: tokens.KeyDigester,
+        store: KeyStore,
+        digester: Digester,
         cache: LocalKeyCache,
-        hasher: KeyHasher,
+        hasher: Verifier,
         limiter: Limiter,
-        last_used: LastUsedRecorder,
+        last_used: LastUse,
         clock: Clock,
-        shared: SharedKeyCache | None = None,
+        shared: SharedStates | None = None,
+        quota: Quota | None = None,
     ) -> None:
-        self._db = database
+        self._store = store
         self.digester = digester
         self.cache = cache
         self.hasher = hasher
@@ -79,10 +67,9 @@ class Validator:
         self._last_used = last_used
         self._clock = clock
         self._shared = shared
-        self.quota: MonthlyQuota | None = None  # set by the stack once usage counts exist
+        self._quota = quota
         self._inflight: dict[str, asyncio.Future[KeyState | None]] = {}
         self.outcomes: Counter[str] = Counter()  # read by /metrics at scrape time
-        self.database_reads = 0
 
     async def validate(self, presented: str | None, request: CheckRequest) -> Verdict:
         if presented is None:
@@ -94,7 +81,7 @@ class Validator:
         if state is Miss.MISS:
             try:
                 state = await self._load(digest, presented)
-            except DependencyDown:
+            except StoreUnavailable:
                 return self._rejected(_unavailable("Key store"), None)
         if state is None:
             return self._rejected(reject(Failure.INVALID), None)
@@ -102,10 +89,10 @@ class Validator:
         now = self._clock.now()
         rejection = state.check(request, now)
         # Only keys with a monthly limit have a quota to look up; skip the coroutine for the rest.
-        if rejection is None and self.quota is not None and state.monthly_prediction_limit is not None:
+        if rejection is None and self._quota is not None and state.monthly_prediction_limit is not None:
             try:
-                rejection = await self.quota.check(state, now)
-            except (SQLAlchemyError, OSError):
+                rejection = await self._quota.check(state, now)
+            except StoreUnavailable:
                 return self._rejected(_unavailable("Usage store"), state)
         try:
             if rejection is not None:
@@ -151,35 +138,33 @@ class Validator:
                 if self.cache.epoch == epoch:
                     self.cache.put(digest, shared)
                 return shared
-        state = await self._read_database(digest, presented, previous)
+        state = await self._read_store(digest, presented, previous)
         if self.cache.epoch == epoch:
             self.cache.put(digest, state)
         if state is not None and self._shared is not None:
             await self._shared.put(digest, state)
         return state
 
-    async def _read_database(self, digest: str, presented: str, previous: Lookup | None) -> KeyState | None:
+    async def _read_store(self, digest: str, presented: str, previous: Lookup | None) -> KeyState | None:
         try:
-            async with self._db.reader() as session:
-                row = await repository.get_by_digest(session, digest)
-            self.database_reads += 1
-        except (SQLAlchemyError, OSError) as exc:
+            stored = await self._store.find(digest)
+        except StoreUnavailable as exc:
             if previous is not None and not previous.invalidated:
                 # Stale but never contradicted: better than refusing every key while the database is away.
-                logger.warning("key store unavailable, serving cached state: %s", type(exc).__name__)
+                logger.warning("key store unavailable, serving cached state: %s", exc)
                 return previous.state
-            raise DependencyDown from exc
-        if row is None:
+            raise
+        if stored is None:
             return None
-        fingerprint = hash_fingerprint(row.key_hash)
+        state = stored.state
         verified_before = (
             previous is not None
             and previous.state is not None
-            and previous.state.key_id == row.id
-            and previous.state.hash_fingerprint == fingerprint
+            and previous.state.key_id == state.key_id
+            and previous.state.hash_fingerprint == state.hash_fingerprint
         )
-        if verified_before or await self.hasher.verify(presented, row.key_hash):
-            return KeyState.from_row(row)
+        if verified_before or await self.hasher.verify(presented, stored.key_hash):
+            return state
         # the digest matched but bcrypt did not: tampering or a digest collision
-        logger.error("lookup digest matched but bcrypt verification failed", extra={"key_id": str(row.id)})
+        logger.error("lookup digest matched but bcrypt verification failed", extra={"key_id": state.key_id_text})
         return None

@@ -19,7 +19,6 @@ logger = logging.getLogger("hokusai_auth.last_used")
 class LastUsedRecorder:
     def __init__(self, database: Database, interval: float) -> None:
         self._db = database
-        self._interval = interval
         self._pending: dict[uuid.UUID, datetime] = {}
         self._loop = Periodic("last-used-flush", self.flush, lambda: interval, final=self.flush)
 

@@ -5,6 +5,8 @@ Once the predictions recorded for a key in the current calendar month (UTC; the 
 The count comes from usage (written rollups plus this instance's unwritten records) and is cached per key for a
 second, so the hot path reads the database at most once a second per key; usage recorded on other instances
 arrives with their next flush. Enforcement is therefore exact to within a few seconds of traffic, not per request.
+
+The validator asks it through ``validation.ports.Quota``; runtime.py builds it over the usage service.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from hokusai._vocabulary import Failure, Service
 from hokusai_auth.usage.periods import month_start, next_month
+from hokusai_auth.validation.ports import StoreUnavailable
 from hokusai_auth.validation.rejection import Rejection, reject
 from hokusai_auth.validation.state import KeyState
 
@@ -54,7 +59,10 @@ class MonthlyQuota:
         if cached is not None and cached.month == month and self._monotonic() < cached.fresh_until:
             used = cached.used
         else:
-            used = await self._counts.predictions_in_month(state.key_id, now)
+            try:
+                used = await self._counts.predictions_in_month(state.key_id, now)
+            except (SQLAlchemyError, OSError) as exc:
+                raise StoreUnavailable(type(exc).__name__) from exc
             self._cache[state.key_id] = _Count(month, used, self._monotonic() + self._ttl)
         if used < limit:
             return None
