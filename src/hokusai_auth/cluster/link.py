@@ -45,7 +45,6 @@ class RedisLink:
         self._url = url
         self._timeout = timeout
         self.up = True
-        self.failures = 0
         self._recovery_hooks: list[Callable[[], Awaitable[None]]] = []
         self._monitor: asyncio.Task[None] | None = None
         self._closed = False
@@ -68,7 +67,6 @@ class RedisLink:
 
     def mark_down(self, exc: BaseException | None = None) -> None:
         if self.up:
-            self.failures += 1
             logger.warning("redis unavailable, continuing without it: %s", type(exc).__name__ if exc else "")
         self.up = False
         if self._closed:

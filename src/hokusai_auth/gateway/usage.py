@@ -85,7 +85,7 @@ class RemoteUsage:
         )
         self._queue: deque[tuple[str, dict[str, object]]] = deque()
         self._loop = Periodic("gateway-usage", self.drain, lambda: interval, final=self.drain)
-        self.dropped = 0
+        self._dropping = False  # the queue overflowed since it was last drained (said once in the log)
 
     def start(self) -> None:
         self._loop.start()
@@ -93,7 +93,9 @@ class RemoteUsage:
     def record(self, key_id: str, service_id: str, endpoint: EndpointLabel, status: int, response_time_ms: int) -> None:
         if len(self._queue) >= QUEUE_MAX:
             self._queue.popleft()  # the auth service has been away for a long while: keep the newest
-            self.dropped += 1
+            if not self._dropping:
+                self._dropping = True
+                logger.warning("usage queue full (%d records): the oldest are dropped until it drains", QUEUE_MAX)
         body = {"service_id": service_id, "endpoint": endpoint, "status_code": status,
                 "response_time_ms": response_time_ms, "idempotency_key": uuid.uuid4().hex}  # fmt: skip
         self._queue.append((key_id, body))
@@ -106,6 +108,7 @@ class RemoteUsage:
             if failed:
                 self._queue.extendleft(reversed(failed))  # same idempotency keys: a repeat counts once
                 return
+        self._dropping = False
 
     async def _post(self, key_id: str, body: dict[str, object]) -> bool:
         try:
