@@ -5,7 +5,7 @@ same way (the 2025-07 incident came from two components reading the same request
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -20,6 +20,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RawHeaders = list[tuple[bytes, bytes]]
 
 JSON_CONTENT_TYPE = (b"content-type", b"application/json")
+# An extension of the server's (web/server.py, web/whole_response.py): ``scope["extensions"][WHOLE_RESPONSE]``,
+# when present, answers a request with status, headers and body in one write.
+WHOLE_RESPONSE = "hokusai.whole_response"
+WholeResponse = Callable[[int, Sequence[tuple[bytes, bytes]], bytes], Awaitable[None]]
 
 
 def header_values(scope: Scope, name: bytes) -> list[bytes]:

@@ -24,6 +24,7 @@ from hokusai_auth.limits import REQUEST_ID_MAX
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.web.access_log import AccessLog
 from hokusai_auth.web.asgi import (
+    WHOLE_RESPONSE,
     ASGIApp,
     BodyMeter,
     BodyTooLarge,
@@ -31,7 +32,9 @@ from hokusai_auth.web.asgi import (
     Receive,
     Scope,
     Send,
+    WholeResponse,
     declared_length,
+    header_values,
     send_json,
 )
 from hokusai_auth.web.client_ip import IPNetwork, client_ip, forwarded_proto
@@ -105,17 +108,31 @@ class EnvelopeMiddleware:
         path: str = scope["path"]
         own = _OWN_HEADERS[path.startswith(DOCS_PATHS), forwarded_proto(scope, self.proxies) == "https"]
         status_holder = [500, 0, 0]  # status sent; whether the response has started; whether it is complete
+        # With the server's whole-response extension, a start is held until its body: a body that ends the answer
+        # goes out with it in one write (web/whole_response.py); a streamed one sends the start first.
+        whole: WholeResponse | None = scope.get("extensions", {}).get(WHOLE_RESPONSE)
+        held: list[Message] = []
 
         async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                status_holder[2] = 1
-            elif message["type"] == "http.response.start":
+            if message["type"] == "http.response.start":
                 status_holder[0], status_holder[1] = message["status"], 1
                 added: tuple[tuple[bytes, bytes], ...] = ((b"x-request-id", request_id.encode()),)
                 if not scope.get("hokusai.proxied"):
                     added = own + added
                 # A copy: the app may send the same message again.
                 message = {**message, "headers": [*message.get("headers", ()), *added]}
+                if whole is not None:
+                    held.append(message)
+                    return
+            elif message["type"] == "http.response.body":
+                final = not message.get("more_body", False)
+                status_holder[2] = int(final)
+                if held:
+                    start = held.pop()
+                    if final and whole is not None:
+                        await whole(start["status"], start["headers"], message.get("body", b""))
+                        return
+                    await send(start)
             await send(message)
 
         refusal, receive = self._admit(scope, receive)
@@ -148,9 +165,12 @@ class EnvelopeMiddleware:
         limit = self.body_limit(scope)
         if refusal is None and limit is not None:
             declared = declared_length(scope)
-            if declared is not None and declared > limit:
-                refusal = Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, BodyTooLarge(limit).detail)
-            receive = BodyMeter(receive, limit)
+            if declared is not None:  # the server delivers exactly this many bytes: nothing to count
+                if declared > limit:
+                    refusal = Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, BodyTooLarge(limit).detail)
+            elif any(b"chunked" in value.lower() for value in header_values(scope, b"transfer-encoding")):
+                receive = BodyMeter(receive, limit)  # a chunked body may be as long as it likes: count it
+            # Neither: an HTTP/1.1 request without Content-Length or Transfer-Encoding has no body.
         return refusal, receive
 
     def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
@@ -158,7 +178,12 @@ class EnvelopeMiddleware:
         template = scope.get("hokusai.route") or getattr(scope.get("route"), "path", None) or "<unmatched>"
         self.metrics.observe(scope["method"], template, status, elapsed)
         if self.log_enabled and self.access_log.enabled:
-            address = client_ip(scope, self.proxies)
+            if self.proxies:
+                believed = client_ip(scope, self.proxies)
+                address = str(believed) if believed else None
+            else:  # the peer as the server gave it: no parsing and formatting an address per request
+                peer = scope.get("client")
+                address = peer[0] if peer else None
             self.access_log.record(
                 time.time(),
                 request_id,
@@ -167,7 +192,7 @@ class EnvelopeMiddleware:
                 template,
                 status,
                 elapsed,
-                str(address) if address else None,
+                address,
             )
 
 

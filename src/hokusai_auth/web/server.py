@@ -12,11 +12,14 @@ time stays open for ever (300 such connections once held the service, 200 the ga
   unread, e.g. while the gateway's upstream is slow) does not count against the client.
 The numbers are the defaults of well-known servers (Kestrel: 30 s headers, 240 bytes/s after 5 s), tightened for
 headers, which no honest client sends slowly.
+
+It also offers the whole-response extension (web/whole_response.py): a complete answer in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,6 +27,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from hokusai._vocabulary import ErrorCode
 from hokusai_auth.limits import MAX_HEADER_BYTES
+from hokusai_auth.web.asgi import WHOLE_RESPONSE
+from hokusai_auth.web.whole_response import write_whole
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -79,6 +84,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._enter("body")
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # not for an upgrade, which keeps the old cycle
+            extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
+            extensions[WHOLE_RESPONSE] = partial(write_whole, cycle)
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
