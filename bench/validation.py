@@ -140,14 +140,13 @@ async def bench_ratelimit(calls: int = 20_000) -> None:
         url = await scratch_sqlite(directory)
         async with open_runtime(settings(url, bcrypt_rounds=4, cache_ttl=3600)) as runtime:
             key = await new_key(runtime, burst=100_000)
-            stack = runtime.stack
             request = CheckRequest()
-            assert (await stack.validator.validate(key, request)).valid
+            assert (await runtime.validator.validate(key, request)).valid
 
             def validator_with(limiter: Any) -> Validator:
                 return Validator(
-                    database=stack.database, digester=stack.digester, cache=stack.cache, hasher=stack.hasher,
-                    limiter=limiter, last_used=stack.last_used, clock=stack.clock,
+                    store=runtime.key_store, digester=runtime.digester, cache=runtime.cache, hasher=runtime.hasher,
+                    limiter=limiter, last_used=runtime.last_used, clock=runtime.clock,
                 )  # fmt: skip
 
             variants: list[tuple[str, Any]] = [("no limit", _NoLimit()), ("in-process GCRA", MemoryLimiter())]
