@@ -161,6 +161,7 @@ class GatewayApp:
         if self.running is not None:
             await self.running.exits.aclose()
             self.running = None
+        self._enveloped.access_log.flush()
 
     # ------------------------------------------------------------------------------------------- requests
 
