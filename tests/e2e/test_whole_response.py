@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
 from hokusai_auth.ops.metrics import Metrics
-from hokusai_auth.web.asgi import WHOLE_RESPONSE, send_json
+from hokusai_auth.web.asgi import WHOLE_RESPONSE, Receive, Scope, Send, send_json
 from hokusai_auth.web.middleware import EnvelopeMiddleware
 from tests.servers import open_connection, serving
 
 SEEN_EXTENSION: list[bool] = []
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
     SEEN_EXTENSION.append(WHOLE_RESPONSE in scope.get("extensions", {}))
     path = scope["path"]
     if path == "/empty":
