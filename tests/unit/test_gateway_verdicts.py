@@ -39,7 +39,7 @@ GATEWAY_STATUS = {
 def over_http(verdict: Verdict) -> Verdict:
     """What a gateway that validates over HTTP reads from the validate endpoint's answer to ``verdict``."""
     status, body, headers = render(verdict)
-    return read_answer(status, orjson.loads(body), dict(headers))
+    return read_answer(status, orjson.loads(body), {name.decode(): value.decode() for name, value in headers})
 
 
 def local(code: Failure) -> Verdict:

@@ -69,11 +69,11 @@ class HokusaiAuthMiddleware:
         verdict = await self.validator.check(find_key(scope), check)
         if not verdict.valid:
             status, body, headers = render(verdict)
-            await send_json(send, status, body, [(k.encode(), v.encode()) for k, v in headers])
+            await send_json(send, status, body, headers)
             return
 
         scope.setdefault("state", {})["hokusai"] = AuthenticatedKey.of(verdict)
-        extra = [(name.encode(), value.encode()) for name, value in verdict_headers(verdict)]
+        extra = verdict_headers(verdict)
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":

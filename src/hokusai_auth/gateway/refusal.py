@@ -48,7 +48,7 @@ def refusal(verdict: Verdict, *, basic_realm: bool) -> tuple[int, list[tuple[byt
         "error_code": GATEWAY_MLFLOW_ERROR_CODES[status],
         "message": f"Hokusai gateway: {message}",
     }
-    headers = [(name.encode(), value.encode()) for name, value in verdict_headers(verdict)]
+    headers = verdict_headers(verdict)
     if status == 401 and basic_realm:  # lets a browser (MLflow UI) ask for the key as a password
         headers.append(BASIC_CHALLENGE)
     return status, headers, orjson.dumps(body)

@@ -13,7 +13,7 @@ import orjson
 from pydantic import ValidationError
 
 from hokusai_auth.errors import schema_error_body
-from hokusai_auth.validation.responses import render
+from hokusai_auth.validation.responses import Headers, render
 from hokusai_auth.validation.schemas import ValidateRequest
 from hokusai_auth.validation.state import CheckRequest
 from hokusai_auth.validation.validator import Validator
@@ -21,7 +21,7 @@ from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.client_ip import IPNetwork, client_ip
 from hokusai_auth.web.credentials import find_key
 
-Answer = tuple[int, bytes, list[tuple[str, str]]]
+Answer = tuple[int, bytes, Headers]
 _EMPTY = ValidateRequest()
 
 

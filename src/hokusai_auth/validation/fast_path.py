@@ -34,4 +34,4 @@ class ValidateFastPath:
         except ClientGone:
             return
         status, content, headers = await answer(scope["app"].state.runtime, scope, body)
-        await send_json(send, status, content, [(name.encode(), value.encode()) for name, value in headers])
+        await send_json(send, status, content, headers)

@@ -9,17 +9,20 @@ import orjson
 
 from hokusai_auth.validation.validator import Verdict
 
+Headers = list[tuple[bytes, bytes]]  # as ASGI carries them: every consumer sends them on unchanged
 
-def verdict_headers(verdict: Verdict) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    if verdict.limit is not None:
+
+def verdict_headers(verdict: Verdict) -> Headers:
+    headers: Headers = []
+    limit = verdict.limit
+    if limit is not None:
         headers += [
-            ("x-ratelimit-limit", str(verdict.limit.limit)),
-            ("x-ratelimit-remaining", str(verdict.limit.remaining)),
-            ("x-ratelimit-reset", str(verdict.limit.reset_after_s)),
+            (b"x-ratelimit-limit", b"%d" % limit.limit),
+            (b"x-ratelimit-remaining", b"%d" % limit.remaining),
+            (b"x-ratelimit-reset", b"%d" % limit.reset_after_s),
         ]
     if verdict.rejection is not None and verdict.rejection.retry_after is not None:
-        headers.append(("retry-after", str(verdict.rejection.retry_after)))
+        headers.append((b"retry-after", b"%d" % verdict.rejection.retry_after))
     return headers
 
 
@@ -57,5 +60,5 @@ def verdict_status(verdict: Verdict) -> int:
     return 200 if verdict.rejection is None else verdict.rejection.status
 
 
-def render(verdict: Verdict) -> tuple[int, bytes, list[tuple[str, str]]]:
+def render(verdict: Verdict) -> tuple[int, bytes, Headers]:
     return verdict_status(verdict), orjson.dumps(verdict_body(verdict)), verdict_headers(verdict)

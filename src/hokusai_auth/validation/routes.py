@@ -46,7 +46,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def validate_key(request: Request) -> Response:
     validating: Validating = request.app.state.runtime  # as the fast path finds it
     status, content, headers = await answer(validating, request.scope, await request.body())
-    return Response(content, status_code=status, media_type="application/json", headers=dict(headers))
+    return Response(
+        content,
+        status_code=status,
+        media_type="application/json",
+        headers={name.decode(): value.decode() for name, value in headers},
+    )
 
 
 async def validate_needs_post(request: Request) -> Response:
