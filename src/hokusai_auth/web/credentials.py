@@ -30,8 +30,7 @@ CREDENTIAL_HEADERS = {AUTHORIZATION: "Authorization header", X_API_KEY: "X-API-K
 
 
 def duplicated_place(scope: Scope) -> str | None:
-    """The name of a credential place given more than once, or None. (One pass over the headers: every request
-    passes here.)"""
+    """The name of a credential place given more than once, or None."""
     seen: set[bytes] = set()
     for name, _ in scope.get("headers", ()):
         if name in CREDENTIAL_HEADERS:
@@ -39,7 +38,12 @@ def duplicated_place(scope: Scope) -> str | None:
                 return CREDENTIAL_HEADERS[name]
             seen.add(name)
     query = scope.get("query_string", b"")
-    if query and len(query_values(query, QUERY_KEY)) > 1:
+    return duplicated_query_key(query) if query else None
+
+
+def duplicated_query_key(query_string: bytes) -> str | None:
+    """The query's part of the rule: ``api_key`` (in any case) given more than once."""
+    if len(query_values(query_string, QUERY_KEY)) > 1:
         return f"{QUERY_KEY} query parameter"
     return None
 

@@ -33,12 +33,10 @@ from hokusai_auth.web.asgi import (
     Scope,
     Send,
     WholeResponse,
-    declared_length,
-    header_values,
     send_json,
 )
 from hokusai_auth.web.client_ip import IPNetwork, client_ip, forwarded_proto
-from hokusai_auth.web.request_checks import Refusal, check_request
+from hokusai_auth.web.request_checks import Head, Refusal, read_head
 
 _errors = logging.getLogger("hokusai_auth.errors")
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,%d}$" % REQUEST_ID_MAX)
@@ -103,7 +101,8 @@ class EnvelopeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or new_request_id()
+        head = read_head(scope)
+        request_id = _sane_request_id(head.request_id) or new_request_id()
         scope["hokusai.request_id"] = request_id
         path: str = scope["path"]
         own = _OWN_HEADERS[path.startswith(DOCS_PATHS), forwarded_proto(scope, self.proxies) == "https"]
@@ -135,7 +134,7 @@ class EnvelopeMiddleware:
                     await send(start)
             await send(message)
 
-        refusal, receive = self._admit(scope, receive)
+        refusal, receive = self._admit(scope, head, receive)
         try:
             if refusal is not None:
                 await send_json(send_wrapper, refusal.status, refusal.body())
@@ -159,19 +158,17 @@ class EnvelopeMiddleware:
         finally:
             self._record(scope, request_id, status_holder[0], time.perf_counter() - started)
 
-    def _admit(self, scope: Scope, receive: Receive) -> tuple[Refusal | None, Receive]:
+    def _admit(self, scope: Scope, head: Head, receive: Receive) -> tuple[Refusal | None, Receive]:
         """The request checks and the body limit: a refusal to answer at once, and the receive to read with."""
-        refusal = check_request(scope)
         limit = self.body_limit(scope)
-        if refusal is None and limit is not None:
-            declared = declared_length(scope)
-            if declared is not None:  # the server delivers exactly this many bytes: nothing to count
-                if declared > limit:
-                    refusal = Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, BodyTooLarge(limit).detail)
-            elif any(b"chunked" in value.lower() for value in header_values(scope, b"transfer-encoding")):
+        if head.refusal is None and limit is not None:
+            if head.content_length is not None:  # the server delivers exactly this many bytes: nothing to count
+                if head.content_length > limit:
+                    return Refusal(413, ErrorCode.PAYLOAD_TOO_LARGE, BodyTooLarge(limit).detail), receive
+            elif head.chunked:
                 receive = BodyMeter(receive, limit)  # a chunked body may be as long as it likes: count it
             # Neither: an HTTP/1.1 request without Content-Length or Transfer-Encoding has no body.
-        return refusal, receive
+        return head.refusal, receive
 
     def _record(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
         """Metrics and the access-log line of one request (both plain appends: see ops/metrics.py, access_log.py)."""
@@ -196,11 +193,9 @@ class EnvelopeMiddleware:
             )
 
 
-def _incoming_request_id(scope: Scope) -> str | None:
+def _sane_request_id(value: bytes | None) -> str | None:
     """The caller's request id when it is sane: it is echoed, logged and stored with audit events, so it must
     fit its column and must not be a key (a key pasted in the wrong header would otherwise be stored)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            sane = _REQUEST_ID.match(value) and not _KEY_PREFIX.search(value)
-            return value.decode("ascii") if sane else None
-    return None
+    if value is None or not _REQUEST_ID.match(value) or _KEY_PREFIX.search(value):
+        return None
+    return value.decode("ascii")
