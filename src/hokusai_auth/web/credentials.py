@@ -107,13 +107,15 @@ def first_key(explicit: Iterable[str | None], authorization: str | None, *, basi
 
 def find_key(scope: Scope, *, body_key: str | None = None, basic: bool = False) -> str | None:
     """The API key of a request, from every place it may travel, in the documented order."""
+    authorization = x_api_key = None
+    for name, value in scope.get("headers", ()):  # one pass for both headers: this runs on every validation
+        if name == AUTHORIZATION:
+            authorization = value.decode("latin-1")
+        elif name == X_API_KEY:
+            x_api_key = value.decode("latin-1")
     query = scope.get("query_string", b"")
     query_keys = query_values(query, QUERY_KEY) if query else []
-    return first_key(
-        (header(scope, X_API_KEY), body_key, query_keys[0] if query_keys else None),
-        header(scope, AUTHORIZATION),
-        basic=basic,
-    )
+    return first_key((x_api_key, body_key, query_keys[0] if query_keys else None), authorization, basic=basic)
 
 
 def without_credentials(query_string: bytes) -> bytes:
