@@ -84,6 +84,7 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"  # a request field, named in ``errors``
     INVALID_REQUEST = "invalid_request"  # a request the edge refuses before any route (NUL characters, ...)
     DUPLICATE_CREDENTIAL = "duplicate_credential"
+    TOO_MANY_FAILED_ATTEMPTS = "too_many_failed_attempts"  # an address that keeps presenting refused tokens
     INVALID_PATH = "invalid_path"
     ALREADY_ROTATED = "already_rotated"
     KEY_REVOKED = "key_revoked"

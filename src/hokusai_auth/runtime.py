@@ -33,10 +33,9 @@ from hokusai_auth.propagation.shared_cache import SharedKeyCache
 from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.ratelimit.redis import RedisLimiter
-from hokusai_auth.security.admin import AdminAuthenticator
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.principal import Credentials
-from hokusai_auth.security.service import ServiceAuthenticator
+from hokusai_auth.security.tokens import BearerTokens
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage.quota import MonthlyQuota
 from hokusai_auth.usage.service import UsageService
@@ -208,8 +207,8 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             ),
             audit=AuditService(validation.database, validation.clock),
             credentials=Credentials(
-                admin=AdminAuthenticator(settings.admin_token_values()),
-                services=ServiceAuthenticator(settings.service_token_values()),
+                admin=BearerTokens("admin", _admin_tokens(settings)),
+                services=BearerTokens("service", settings.service_token_values()),
                 failures=failed_credentials,
                 trusted_proxies=settings.trusted_proxies,
             ),
@@ -225,3 +224,10 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
 def _fields_of(validation: ValidationRuntime) -> dict[str, Any]:
     """The parts already built, to hand on to the service's Runtime (which has them all, and more)."""
     return {field.name: getattr(validation, field.name) for field in fields(ValidationRuntime)}
+
+
+def _admin_tokens(settings: Settings) -> tuple[str, ...]:
+    tokens = settings.admin_token_values()
+    if not tokens:  # bootstrap.prepare fills one in (or refuses to start): an empty list here is a wiring bug
+        raise ValueError("at least one admin token is required")
+    return tokens

@@ -12,7 +12,7 @@ import pytest
 from hokusai._vocabulary import Plan
 from hokusai_auth import bootstrap
 from hokusai_auth.errors import ServiceError
-from hokusai_auth.security.service import ServiceAuthenticator
+from hokusai_auth.security.tokens import BearerTokens
 from hokusai_auth.settings import Settings
 from hokusai_auth.usage import histogram, periods, plans
 from hokusai_auth.usage.buffer import UsageBuffer
@@ -167,7 +167,7 @@ def test_known_keys_keep_positive_answers_and_expire_negative_ones() -> None:
 
 def test_service_tokens_identify_a_fingerprint_never_the_token() -> None:
     token = "svc-" + "q" * 40
-    auth = ServiceAuthenticator((token, "another-service-token-" + "w" * 20))
+    auth = BearerTokens("service", (token, "another-service-token-" + "w" * 20))
     actor = auth.identify(token)
     assert actor is not None
     assert actor.startswith("service:")
@@ -175,7 +175,7 @@ def test_service_tokens_identify_a_fingerprint_never_the_token() -> None:
     assert token[:8] not in actor
     assert auth.identify("wrong") is None
     assert auth.identify(None) is None
-    assert ServiceAuthenticator(()).identify("") is None
+    assert BearerTokens("service", ()).identify("") is None
 
 
 def test_service_tokens_setting_is_comma_separated_under_both_names(monkeypatch: pytest.MonkeyPatch) -> None:

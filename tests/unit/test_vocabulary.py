@@ -191,3 +191,10 @@ def test_schemas_publish_the_enumeration_inline(field: str) -> None:
         schema = model.model_json_schema()["properties"][field]
         assert schema["enum"] == [member.value for member in enum]
         assert schema["type"] == "string"
+
+
+def test_every_code_is_explained_in_the_troubleshooting_guide() -> None:
+    """docs/troubleshooting.md promises every error code: a code added to the vocabulary must be explained there."""
+    guide = (SRC.parent / "docs" / "troubleshooting.md").read_text()
+    missing = [code.value for code in (*vocabulary.Failure, *vocabulary.ErrorCode) if f"`{code.value}`" not in guide]
+    assert not missing, f"explain these codes in docs/troubleshooting.md: {missing}"

@@ -12,9 +12,8 @@ from dataclasses import replace
 from hokusai._vocabulary import ErrorCode
 from hokusai_auth.deps import REFUSED, Principal, Requirement
 from hokusai_auth.errors import ServiceError
-from hokusai_auth.security.admin import AdminAuthenticator
 from hokusai_auth.security.failures import FailedCredentials
-from hokusai_auth.security.service import ServiceAuthenticator
+from hokusai_auth.security.tokens import BearerTokens
 from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.client_ip import IPNetwork
 from hokusai_auth.web.context import RequestContext
@@ -27,8 +26,8 @@ class Credentials:
     def __init__(
         self,
         *,
-        admin: AdminAuthenticator,
-        services: ServiceAuthenticator,
+        admin: BearerTokens,
+        services: BearerTokens,
         failures: FailedCredentials,
         trusted_proxies: tuple[IPNetwork, ...],
     ) -> None:
@@ -49,7 +48,7 @@ class Credentials:
         if wait is not None:
             raise ServiceError(
                 429,
-                "too_many_failed_attempts",
+                ErrorCode.TOO_MANY_FAILED_ATTEMPTS,
                 f"Too many refused credentials from this address; retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
