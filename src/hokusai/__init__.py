@@ -1,4 +1,4 @@
-"""The Hokusai SDK: API keys, the auth service's clients and, with ``hokusai[mlflow]``, the model registry.
+"""The Hokusai SDK: API keys, the auth service's clients and, with the ``[mlflow]`` extra, the model registry.
 
     from hokusai import setup
     setup(api_key="hk_live_...")            # or HOKUSAI_API_KEY, or `hokusai auth login`

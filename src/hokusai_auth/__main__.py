@@ -1,16 +1,16 @@
 """The ``hokusai-auth`` command's entry point, and ``python -m hokusai_auth``.
 
-The service ships in the same distribution as the SDK but its dependencies come with the ``[server]`` extra, so a
-base ``pip install hokusai`` has this command without FastAPI, SQLAlchemy or pydantic. This module imports nothing
-of the service until it knows whether it can: a missing dependency is one line saying what to install, not a
-traceback.
+The service ships in the same distribution as the SDK (``hokusai-ml-platform``) but its dependencies come with the
+``[server]`` extra, so a base ``pip install hokusai-ml-platform`` has this command without FastAPI, SQLAlchemy or
+pydantic. This module imports nothing of the service until it knows whether it can: a missing dependency is one
+line saying what to install, not a traceback.
 """
 
 from __future__ import annotations
 
 import sys
 
-INSTALL_HINT = "pip install 'hokusai[server]'"
+INSTALL_HINT = "pip install 'hokusai-ml-platform[server]'"
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ def test_hokusai_auth_without_the_server_extra_says_what_to_install(args: list[s
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1, result.stderr  # one line, no traceback
     assert result.stderr.startswith("hokusai-auth: ")
-    assert "pip install 'hokusai[server]'" in result.stderr
+    assert "pip install 'hokusai-ml-platform[server]'" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["create-key", "list-keys", "get-key", "revoke-key", "rotate-key", "validate",

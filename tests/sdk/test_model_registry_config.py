@@ -92,7 +92,7 @@ def test_importing_the_sdk_and_asking_for_the_status_never_imports_mlflow() -> N
 
 def test_without_the_mlflow_extra_a_real_registry_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what Python sees when the package is not installed
-    with pytest.raises(ConfigurationError, match=r"install hokusai\[mlflow\]"):
+    with pytest.raises(ConfigurationError, match=r"pip install 'hokusai-ml-platform\[mlflow\]'"):
         ModelRegistry(api_key=KEY)
     monkeypatch.setenv("HOKUSAI_MOCK_MODE", "true")  # mock mode needs no MLflow
     assert ModelRegistry(api_key=KEY).register_baseline(Model(), model_type="sklearn").version == 1

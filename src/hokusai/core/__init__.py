@@ -1,10 +1,10 @@
-"""The MLflow-backed parts of the SDK (``pip install 'hokusai[mlflow]'``): ``ModelRegistry`` and
+"""The MLflow-backed parts of the SDK (``pip install 'hokusai-ml-platform[mlflow]'``): ``ModelRegistry`` and
 ``ExperimentManager``.
 
 Importing this package does not import MLflow; a registry or manager does when it first needs it, and without
-the extra raises ``ConfigurationError`` ("install hokusai[mlflow]"). Mock mode (``HOKUSAI_MOCK_MODE=true``) works
-without MLflow. Where the key and the tracking URI come from: docs/third-party-developers.md; what is in use:
-``hokusai.config.get_mlflow_status()``.
+the extra raises ``ConfigurationError`` ("MLflow is not installed: pip install 'hokusai-ml-platform[mlflow]'").
+Mock mode (``HOKUSAI_MOCK_MODE=true``) works without MLflow. Where the key and the tracking URI come from:
+docs/third-party-developers.md; what is in use: ``hokusai.config.get_mlflow_status()``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Whether MLflow (the ``hokusai[mlflow]`` extra) is installed. The SDK's other modules never import MLflow; the
-``hokusai.core`` modules import it inside the functions that use it, after this check, so a missing extra is one
-clear error instead of an ImportError from somewhere deep."""
+"""Whether MLflow (the ``[mlflow]`` extra of ``hokusai-ml-platform``) is installed. The SDK's other modules never
+import MLflow; the ``hokusai.core`` modules import it inside the functions that use it, after this check, so a
+missing extra is one clear error instead of an ImportError from somewhere deep."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import importlib.util
 
 from hokusai._errors import ConfigurationError
 
-INSTALL_HINT = "MLflow is not installed: install hokusai[mlflow] (pip install 'hokusai[mlflow]')"
+INSTALL_HINT = "MLflow is not installed: pip install 'hokusai-ml-platform[mlflow]'"
 
 
 def mlflow_installed() -> bool:
