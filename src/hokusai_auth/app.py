@@ -22,6 +22,7 @@ from hokusai_auth.settings import Settings
 from hokusai_auth.usage.routes import router as usage_router
 from hokusai_auth.validation.fast_path import VALIDATE_PATHS, ValidateFastPath
 from hokusai_auth.validation.routes import router as validation_router
+from hokusai_auth.web import api_docs
 from hokusai_auth.web.asgi import Receive, Scope, Send
 from hokusai_auth.web.middleware import EnvelopeMiddleware
 
@@ -82,6 +83,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their assets from a CDN; ours are served from the package
+        redoc_url=None,
     )
     app.state.metrics = metrics
     install_error_handlers(app)
@@ -97,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
         app.include_router(router)
     table = route_requirements(routers, CREDENTIAL_MARKS)
     openapi.install(app, table)
+    app.include_router(api_docs.build_router(app.title))
 
     def body_limit(scope: Scope) -> int | None:
         return settings.max_validate_body_bytes if scope["path"] in VALIDATE_PATHS else settings.max_body_bytes

@@ -90,9 +90,20 @@ async def test_openapi_has_stable_operation_ids_and_docs_are_served(service: Ser
         "create_api_key", "list_api_keys", "get_api_key", "update_api_key", "revoke_api_key", "rotate_api_key",
         "validate_api_key", "list_audit_logs", "health", "ready", "metrics",
     } <= operation_ids  # fmt: skip
-    docs = await service.client.get("/docs")
-    assert docs.status_code == 200
-    assert "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+    # The docs pages and their assets come from the service itself (tests/e2e/test_api_docs_browser.py renders them).
+    for page in ("/docs", "/redoc"):
+        answer = await service.client.get(page)
+        assert answer.status_code == 200
+        assert "https:" not in answer.text, "nothing is loaded from another host"
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self';" in csp
+        assert "https:" not in csp
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-init.js", "redoc.standalone.js"):
+        answer = await service.client.get(f"/docs/assets/{asset}")
+        assert answer.status_code == 200, asset
+        assert answer.headers["content-type"].startswith(("text/javascript", "text/css"))
+    assert (await service.client.get("/docs/assets/..%2fstandalone_docs.py")).status_code == 404
+    assert (await service.client.get("/docs/assets/index.html")).status_code == 404
 
 
 async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is_down(
