@@ -15,5 +15,5 @@ from hokusai_auth.settings import Settings
 
 def app_from_env() -> FastAPI:
     settings, _ = bootstrap.prepare(Settings())
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     return create_app(settings, freeze_gc=True)

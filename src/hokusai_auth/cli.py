@@ -63,6 +63,34 @@ def _banner(settings: Settings, first: bootstrap.FirstStart | None, host: str, p
     return "\n".join(lines)
 
 
+def _announce_when_ready(banner: str, host: str, port: int, *, within_s: float = 120.0) -> None:
+    """Print ``banner`` once the server accepts connections (uvicorn binds after the application started): after
+    the migrations' and uvicorn's log lines, so the admin token and the first curl line are the last thing on the
+    screen, not lost among them. A connection that sends nothing is not a request: no access line follows. A
+    start that fails never prints it (the token stays in the secrets file)."""
+    import socket
+    import threading
+    import time
+
+    probe_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - a wildcard bind, probed locally
+
+    def wait_then_print() -> None:
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((probe_host, port), timeout=1).close()
+            except OSError:
+                time.sleep(0.05)
+                continue
+            time.sleep(0.05)  # uvicorn logs "running on" just after it binds
+            sys.stderr.flush()
+            typer.echo(f"\n{banner}\n")
+            sys.stdout.flush()
+            return
+
+    threading.Thread(target=wait_then_print, name="banner", daemon=True).start()
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -76,11 +104,10 @@ def serve(
     from hokusai_auth.web.server import GuardedHttpToolsProtocol
 
     settings, first = _load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if migrate:
         asyncio.run(migrations.upgrade(settings.require_database_url()))
-    typer.echo(_banner(settings, first, host, port))
-    sys.stdout.flush()
+    _announce_when_ready(_banner(settings, first, host, port), host, port)
     uvicorn.run(
         "hokusai_auth.asgi:app_from_env",
         factory=True,
@@ -152,7 +179,7 @@ def gateway(
         _load_settings()  # same checks and embedded default as the service: fail here, not in a worker
     os.environ.update(config.to_env())
     settings = Settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     mode = f"validating at {auth_service_url}" if auth_service_url else "validating in-process"
     named = (("MLflow", mlflow_upstream), (Upstream.PREDICTION.value, prediction_upstream))
     upstreams = ", ".join(f"{name} → {url}" for name, url in named if url)

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     )
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        validation_alias=_env("LOG_FORMAT"),
+        description="auto: readable lines when stderr is a terminal, JSON lines otherwise",
+    )
 
     @field_validator("admin_tokens", "service_tokens", mode="before")
     @classmethod

@@ -4,10 +4,8 @@ confirmation), with shell completion, and as a light install that never loads th
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from hokusai._config import read_profiles
 from tests.conftest import ADMIN_TOKEN
 from tests.sdk.conftest import HOKUSAI_VARIABLES, LiveService
+from tests.terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 HOKUSAI = str(Path(sys.executable).with_name("hokusai"))
@@ -28,53 +27,10 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-class Terminal:
-    """A command on a pseudo-terminal: wait for a prompt, type an answer, read everything it showed."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.master, slave = os.openpty()
-        # setsid --ctty makes the pty the command's controlling terminal, as in a real login shell: hidden
-        # input (getpass) needs one to turn echo off.
-        self.process = subprocess.Popen(["setsid", "--ctty", HOKUSAI, *args], stdin=slave, stdout=slave,
-                                        stderr=slave, env=env, close_fds=True)  # fmt: skip
-        os.close(slave)
-        self.shown = ""
-
-    def _read(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self.master], [], [], timeout)
-        if not ready:
-            return True
-        try:
-            chunk = os.read(self.master, 4096)
-        except OSError:  # EIO: the command exited and closed the terminal
-            return False
-        if not chunk:
-            return False
-        self.shown += chunk.decode(errors="replace")
-        return True
-
-    def expect(self, text: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.shown:
-            if time.monotonic() > deadline or not self._read(0.2):
-                raise AssertionError(f"never showed {text!r}; showed: {self.shown!r}")
-
-    def type(self, answer: str) -> None:
-        os.write(self.master, (answer + "\n").encode())
-
-    def finish(self, timeout: float = 20) -> int:
-        deadline = time.monotonic() + timeout
-        while self._read(0.2) and time.monotonic() < deadline:
-            if self.process.poll() is not None and not select.select([self.master], [], [], 0)[0]:
-                break
-        os.close(self.master)
-        return self.process.wait(timeout=timeout)
-
-
 def test_revoke_asks_first_and_no_means_no(live_service: LiveService, tmp_path: Path) -> None:
     created = live_service.create_key()
     env = clean_env(tmp_path, HOKUSAI_AUTH_SERVICE_URL=live_service.url, HOKUSAI_ADMIN_TOKEN=ADMIN_TOKEN)
-    declined = Terminal(["auth", "revoke-key", created["key_id"]], env)
+    declined = Terminal([HOKUSAI, "auth", "revoke-key", created["key_id"]], env)
     declined.expect("It stops working at once, for good. [y/N]:")
     declined.type("n")
     assert declined.finish() == 1
@@ -82,7 +38,7 @@ def test_revoke_asks_first_and_no_means_no(live_service: LiveService, tmp_path: 
     validate = f"{live_service.url}/api/v1/keys/validate"
     assert httpx.post(validate, json={"api_key": created["api_key"]}).status_code == 200
 
-    accepted = Terminal(["auth", "revoke-key", created["key_id"]], env)
+    accepted = Terminal([HOKUSAI, "auth", "revoke-key", created["key_id"]], env)
     accepted.expect("[y/N]:")
     accepted.type("y")
     assert accepted.finish() == 0
@@ -90,7 +46,7 @@ def test_revoke_asks_first_and_no_means_no(live_service: LiveService, tmp_path: 
 
 
 def test_interactive_login_hides_the_token(live_service: LiveService, tmp_path: Path) -> None:
-    session = Terminal(["auth", "login"], clean_env(tmp_path))
+    session = Terminal([HOKUSAI, "auth", "login"], clean_env(tmp_path))
     session.expect("Auth service URL [http://127.0.0.1:8000]:")
     session.type(live_service.url)
     session.expect("Store an admin token or an API key?")

@@ -18,5 +18,5 @@ class _FrozenAfterStartup(GatewayApp):
 
 def app_from_env() -> GatewayApp:
     settings = service_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     return _FrozenAfterStartup(GatewayConfig.from_env(), settings=settings)

@@ -1,4 +1,5 @@
-"""One JSON line per request, kept off the request path.
+"""One line per request, kept off the request path: JSON, or a readable line when the process logs text
+(logs.text_lines(): stderr is a terminal, or LOG_FORMAT=text).
 
 The logging module costs tens of microseconds a line (a LogRecord, a formatter walking every field through the
 redaction regexes, a lock, a write and a flush), more than the validation it would describe. Here a request only
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from hokusai_auth import logs
 from hokusai_auth.redact import mask_keys
 
 FLUSH_AFTER_S = 0.25
@@ -70,7 +72,8 @@ class AccessLog:
         pending, self._pending = self._pending, []
         if not pending:
             return 0
-        lines = [self._line(entry) for entry in pending]
+        line = self._text_line if logs.text_lines() else self._line  # chosen once a batch
+        lines = [line(entry) for entry in pending]
         try:
             self.sink(b"".join(lines))
         except OSError:  # a closed or full stderr must not break serving
@@ -93,3 +96,11 @@ class AccessLog:
             "client_ip": client_ip,
         }
         return orjson.dumps(record) + b"\n"
+
+    def _text_line(self, entry: Entry) -> bytes:
+        at, request_id, method, path, _route, status, duration_s, client_ip = entry
+        name = logs.short_name(self.logger_name)
+        return (
+            f"{logs.clock(at)} INFO  {name}: {method} {mask_keys(path)} {status} {duration_s * 1000:.1f} ms"
+            f" client_ip={client_ip} request_id={request_id}\n"
+        ).encode()
