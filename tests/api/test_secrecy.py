@@ -61,14 +61,19 @@ async def test_last_used_is_written_in_batches_not_per_request(service: Service)
     assert info["last_used_at"] is not None
 
 
-def test_log_formatter_masks_anything_key_shaped() -> None:
-    from hokusai_auth.logs import JSONFormatter
+@pytest.mark.parametrize("formatter", ["JSONFormatter", "TextFormatter"])
+def test_log_formatters_mask_anything_key_shaped(formatter: str) -> None:
+    from hokusai_auth import logs
 
     key = tokens.generate("production")
-    record = logging.makeLogRecord({"msg": f"oops {key}", "levelno": logging.ERROR, "levelname": "ERROR"})
-    line = JSONFormatter().format(record)
+    fields = {"url": f"http://gw/x?api_key={key}", "key": key}
+    record = logging.makeLogRecord(
+        {"msg": f"oops {key}", "levelno": logging.ERROR, "levelname": "ERROR", "name": "hokusai_auth.test", **fields}
+    )
+    line = getattr(logs, formatter)().format(record)
     assert key not in line
     assert key[:11] + "***" in line
+    assert "?api_key" not in line
 
 
 def test_log_lines_never_carry_url_query_strings_and_httpx_request_lines_are_off() -> None:
