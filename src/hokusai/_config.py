@@ -33,6 +33,9 @@ ENVIRONMENT: dict[str, str] = {
     "auth_service_url": "HOKUSAI_AUTH_SERVICE_URL",
     "api_endpoint": "HOKUSAI_API_ENDPOINT",
 }
+# Also read, after the HOKUSAI_ name: the service's own name for the same secret (`hokusai-auth serve` accepts
+# both, and the README exports ADMIN_TOKEN), so one export serves the server and the CLI.
+ALSO_FROM_ENVIRONMENT: dict[str, tuple[str, ...]] = {"admin_token": ("ADMIN_TOKEN",)}
 SETTINGS: tuple[str, ...] = tuple(ENVIRONMENT)
 SECRET_SETTINGS = frozenset({"api_key", "admin_token"})
 
@@ -126,10 +129,10 @@ class Config:
     def source(self, name: str) -> str:
         return self.sources.get(name, "default")
 
-    def require(self, name: str) -> str:
+    def require(self, name: str, *, give: str | None = "argument") -> str:
         value = getattr(self, name)
         if not value:
-            raise ConfigurationError(missing_message(name, self.profile))
+            raise ConfigurationError(missing_message(name, self.profile, give=give))
         return str(value)
 
 
@@ -139,16 +142,26 @@ def _mask(name: str, value: str | None) -> str | None:
     return value[:11] + "***" if value.startswith("hk_") else "***"
 
 
-def missing_message(name: str, profile: str) -> str:
+def environment_names(name: str) -> str:
+    """'HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN)': the variables a setting is read from, for messages."""
+    also = ALSO_FROM_ENVIRONMENT.get(name, ())
+    return ENVIRONMENT[name] + (f" (or {', '.join(also)})" if also else "")
+
+
+def missing_message(name: str, profile: str, *, give: str | None = "argument") -> str:
+    """No ``name`` anywhere: say every way to give one. ``give`` is the first way: ``"argument"`` (the SDK's
+    ``name=...``), a CLI flag such as ``"--key"``, or ``None`` when there is none (a secret is never a flag)."""
     what = {
         "api_key": "API key",
         "admin_token": "admin token",
         "auth_service_url": "auth service URL",
         "api_endpoint": "Hokusai API endpoint",
     }[name]
-    return f"no {what} configured: pass it, set {ENVIRONMENT[name]}, or run `hokusai auth login`" + (
-        f" --profile {profile}" if profile != DEFAULT_PROFILE else ""
-    )
+    ways = [f"pass {name}=..." if give == "argument" else f"pass {give}"] if give else []
+    ways.append(f"set {environment_names(name)}")
+    login = {"api_key": " --api-key", "admin_token": " --admin-token"}.get(name, "")
+    profile_flag = f" --profile {profile}" if profile != DEFAULT_PROFILE else ""
+    return f"no {what} configured: {', '.join(ways)}, or run `hokusai auth login{login}{profile_flag}`"
 
 
 # What setup()/configure() were given in this process. Below explicit arguments, above the environment.
@@ -209,10 +222,11 @@ def resolve(profile: str | None = None, *, profile_must_exist: bool = True, **ar
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for name in SETTINGS:
+        variables = (ENVIRONMENT[name], *ALSO_FROM_ENVIRONMENT.get(name, ()))
         candidates = (
             (_clean(arguments.get(name)), "the argument"),
             (_clean(configured.get(name)), "setup()"),
-            (_clean(os.environ.get(ENVIRONMENT[name])), f"environment ({ENVIRONMENT[name]})"),
+            *((_clean(os.environ.get(variable)), f"environment ({variable})") for variable in variables),
             (_clean(from_file.get(name)), f"profile '{profile_name}' in {path}"),
         )
         for value, source in candidates:
@@ -220,6 +234,10 @@ def resolve(profile: str | None = None, *, profile_must_exist: bool = True, **ar
                 values[name] = value
                 sources[name] = source
                 break
+    if "admin_token" in values:
+        # The service takes a comma-separated list (to rotate tokens); any one of them is a valid credential.
+        tokens = [token.strip() for token in values["admin_token"].split(",") if token.strip()]
+        values["admin_token"] = tokens[0] if tokens else values["admin_token"]
     if "auth_service_url" in values:
         values["auth_service_url"] = normalize_url(values["auth_service_url"])
     if values.get("api_endpoint"):

@@ -104,9 +104,9 @@ def check_format(key: str) -> KeyFormat:
     if not re.fullmatch(r"[0-9A-Za-z]*", rest):
         return KeyFormat(False, environment, "this key contains characters a Hokusai key never has; check the paste")
     if len(rest) != expected:
-        return KeyFormat(
-            False, environment, f"this key has {len(rest)} characters after the prefix, not {expected}: truncated?"
-        )
+        count = f"{len(rest)} character{'' if len(rest) == 1 else 's'}"
+        guess = "truncated?" if len(rest) < expected else "something pasted next to it?"
+        return KeyFormat(False, environment, f"this key has {count} after the prefix, not {expected}: {guess}")
     if parse(key) is None:
         return KeyFormat(False, environment, "this key looks mistyped: its checksum does not match")
     return KeyFormat(True, environment, None)

@@ -167,10 +167,11 @@ def _key_from_mlflow_token() -> str | None:
 
 
 def resolve_mlflow_settings(
-    tracking_uri: str | None = None, api_key: str | None = None, api_endpoint: str | None = None
-) -> MlflowSettings:
+    tracking_uri: str | None = None, api_key: str | None = None, api_endpoint: str | None = None,
+    *, profile: str | None = None,
+) -> MlflowSettings:  # fmt: skip
     """The MLflow connection the SDK would use for these arguments (see the module docstring for the order)."""
-    config = resolve(api_key=api_key, api_endpoint=api_endpoint)
+    config = resolve(profile, api_key=api_key, api_endpoint=api_endpoint)
     key, key_source = config.api_key, (config.source("api_key") if config.api_key else None)
     if key is None and (adopted := _key_from_mlflow_token()):
         key, key_source = adopted, "environment (MLFLOW_TRACKING_TOKEN)"

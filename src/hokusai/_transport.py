@@ -91,8 +91,12 @@ class Credentials:
             return None
         token = self.service_token or self.admin_token if kind == "service" else self.admin_token
         if token is None:
-            what = "an admin token (HOKUSAI_ADMIN_TOKEN)" if kind == "admin" else "a service or admin token"
-            raise ConfigurationError(f"this call needs {what}; pass it or run `hokusai auth login --admin-token`")
+            what, give = ("an admin token", "admin_token=...") if kind == "admin" else (
+                "a service or admin token", "service_token=... or admin_token=...")  # fmt: skip
+            raise ConfigurationError(
+                f"this call needs {what}: pass {give}, set HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN), "
+                "or run `hokusai auth login --admin-token`"
+            )
         return f"Bearer {token}"
 
 

@@ -16,8 +16,9 @@ from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.servers import serving_in_thread
 
 SERVICE_TOKEN = "sdk-test-service-token-" + "s" * 24
-HOKUSAI_VARIABLES = ("HOKUSAI_API_KEY", "HOKUSAI_ADMIN_TOKEN", "HOKUSAI_AUTH_SERVICE_URL", "HOKUSAI_API_ENDPOINT",
-                     "HOKUSAI_PROFILE", "HOKUSAI_CONFIG_FILE", "HOKUSAI_DEBUG")  # fmt: skip
+HOKUSAI_VARIABLES = ("HOKUSAI_API_KEY", "HOKUSAI_ADMIN_TOKEN", "ADMIN_TOKEN", "HOKUSAI_AUTH_SERVICE_URL",
+                     "HOKUSAI_API_ENDPOINT", "HOKUSAI_PROFILE", "HOKUSAI_CONFIG_FILE", "HOKUSAI_DEBUG",
+                     "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN")  # fmt: skip
 
 
 class LiveService:

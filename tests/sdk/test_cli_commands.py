@@ -27,7 +27,9 @@ class Cli:
         self.runner = CliRunner()
 
     def run(self, *args: str, stdin: str | None = None, **env: str) -> Result:
-        return self.runner.invoke(app, list(args), input=stdin, env=env or None, catch_exceptions=False)
+        return self.runner.invoke(
+            app, list(args), input=stdin, env=env or None, catch_exceptions=False, prog_name="hokusai"
+        )
 
     def admin(self, *args: str, stdin: str | None = None, **env: str) -> Result:
         settings = {"HOKUSAI_AUTH_SERVICE_URL": self.service.url, "HOKUSAI_ADMIN_TOKEN": ADMIN_TOKEN, **env}
@@ -267,16 +269,29 @@ def test_validate_without_any_key_says_how_to_give_one(cli: Cli) -> None:
 
 def test_wrong_admin_token(cli: Cli) -> None:
     line = failed(cli.admin("auth", "list-keys", HOKUSAI_ADMIN_TOKEN="nope"), 4)
-    assert (
-        line
-        == "error: Invalid or missing admin token: check HOKUSAI_ADMIN_TOKEN or run `hokusai auth login --admin-token`"
+    assert line == (
+        "error: Invalid or missing admin token: the admin token from environment (HOKUSAI_ADMIN_TOKEN) was refused "
+        f"by {cli.service.url}; check it, or store another with `hokusai auth login --admin-token`"
     )
 
 
 def test_no_admin_token(cli: Cli) -> None:
     line = failed(cli.run("auth", "list-keys", "--url", cli.service.url), 3)
-    assert "no admin token configured" in line
-    assert "hokusai auth login" in line
+    assert line == (
+        "error: no admin token configured: set HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN), or run "
+        "`hokusai auth login --admin-token`"
+    ), "no flag is promised: a secret on the command line lands in the shell history"
+
+
+def test_the_servers_admin_token_variable_works_too(cli: Cli) -> None:
+    """README exports ADMIN_TOKEN for `hokusai-auth serve`; the CLI reads it too, first token of a list."""
+    url = cli.service.url
+    assert cli.run("auth", "list-keys", "--url", url, ADMIN_TOKEN=ADMIN_TOKEN).exit_code == 0
+    assert cli.run("auth", "list-keys", "--url", url, ADMIN_TOKEN=f"{ADMIN_TOKEN},an-older-one").exit_code == 0
+    who = json.loads(cli.run("auth", "whoami", "--url", url, "-f", "json", ADMIN_TOKEN=ADMIN_TOKEN).stdout)
+    assert who["admin_token"] == {"source": "environment (ADMIN_TOKEN)", "works": True}
+    # The HOKUSAI_ name wins, as in the service.
+    assert failed(cli.run("auth", "list-keys", "--url", url, ADMIN_TOKEN=ADMIN_TOKEN, HOKUSAI_ADMIN_TOKEN="x"), 4)
 
 
 def test_service_unreachable(cli: Cli) -> None:
@@ -293,3 +308,152 @@ def test_a_key_over_its_quota_exits_7(cli: Cli) -> None:
     result = cli.run("auth", "validate", "--key", created["api_key"], "--url", cli.service.url)
     assert result.exit_code == 7, result.output
     assert "Monthly prediction limit exceeded" in result.stdout
+
+
+# ----------------------------------------------------------------------------------------- wording
+
+
+def test_a_key_one_character_long_is_one_character(cli: Cli) -> None:
+    line = failed(cli.run("auth", "validate", "--key", "hk_live_A"), 1)
+    assert "this key has 1 character after the prefix, not 38: truncated?" in line
+
+
+def test_revoking_twice_says_the_second_time_changed_nothing(cli: Cli) -> None:
+    created = cli.service.create_key()
+    assert "Revoked" in cli.admin("auth", "revoke-key", created["key_id"], "--yes").stdout
+    again = cli.admin("auth", "revoke-key", created["key_id"])  # no --yes needed: nothing to confirm
+    assert again.exit_code == 0, again.output
+    assert "was already revoked on" in again.stdout
+    assert "nothing to do" in again.stdout
+    assert "Revoked" not in again.stdout
+    assert cli.admin_json("auth", "revoke-key", created["key_id"], "--yes")["already_revoked"] is True
+
+
+def test_logout_twice_says_there_was_nothing_left(cli: Cli) -> None:
+    write_profile("default", {"auth_service_url": cli.service.url, "admin_token": ADMIN_TOKEN}, cli.config_file)
+    assert "Removed the stored credentials" in cli.run("auth", "logout").stdout
+    again = cli.run("auth", "logout")
+    assert again.exit_code == 0
+    assert "has no stored credentials" in again.stdout
+    assert "Removed" not in again.stdout
+
+
+def test_rotating_a_rotated_key_names_its_replacement(cli: Cli) -> None:
+    created = cli.service.create_key()
+    newer = cli.admin_json("auth", "rotate-key", created["key_id"])["key_id"]
+    line = failed(cli.admin("auth", "rotate-key", created["key_id"]), 6)
+    assert line.startswith("error: API key has already been rotated: its replacement is " + newer)
+    assert f"hokusai auth rotate-key {newer}" in line
+
+
+def test_a_refused_token_at_login_does_not_advise_login(cli: Cli) -> None:
+    line = failed(cli.run("auth", "login", "--url", cli.service.url, "--admin-token", stdin="nope\n"), 4)
+    assert "login" not in line
+    assert "nothing saved" in line
+    assert not cli.config_file.exists()
+
+
+def test_a_key_revoked_during_its_grace_period_shows_as_revoked(cli: Cli) -> None:
+    graced, plain = cli.service.create_key(user_id="grace-owner"), cli.service.create_key(user_id="grace-owner")
+    cli.admin_json("auth", "rotate-key", graced["key_id"], "--grace-period", "600")
+    cli.admin_json("auth", "rotate-key", plain["key_id"])
+    assert cli.admin("auth", "revoke-key", graced["key_id"], "--yes").exit_code == 0
+    details = cli.admin("auth", "get-key", graced["key_id"]).stdout
+    assert "revoked since" in details
+    assert "rotated" not in details.split("State", 1)[1].splitlines()[0]
+    assert "rotated since" in cli.admin("auth", "get-key", plain["key_id"]).stdout
+    table = cli.admin("auth", "list-keys", "--user-id", "grace-owner").stdout
+    rows = {line.split()[0]: set(line.split()) for line in table.splitlines()[1:] if line.strip()}
+    assert "revoked" in rows[graced["key_id"]]
+    assert "rotated" not in rows[graced["key_id"]]
+    assert "rotated" in rows[plain["key_id"]]
+    assert "revoked" not in rows[plain["key_id"]]
+
+
+def test_whoami_says_the_api_key_and_mlflow_url_and_where_they_come_from(cli: Cli) -> None:
+    created = cli.service.create_key()
+    who = cli.run("auth", "whoami", "--url", cli.service.url, "-f", "json", HOKUSAI_API_KEY=created["api_key"])
+    assert json.loads(who.stdout)["mlflow"] == {
+        "tracking_uri": "https://registry.hokus.ai/mlflow",
+        "source": "default (Hokusai registry, an API key is configured)",
+    }
+    table = cli.run("auth", "whoami", "--url", cli.service.url, HOKUSAI_API_KEY=created["api_key"]).stdout
+    assert "HOKUSAI_API_ENDPOINT" in table
+    stored = cli.run("auth", "login", "--url", cli.service.url, "--api-key", "--api-endpoint", "https://gw.example",
+                     stdin=created["api_key"] + "\n")  # fmt: skip
+    assert stored.exit_code == 0, stored.output
+    assert read_profiles(cli.config_file)["default"]["api_endpoint"] == "https://gw.example"
+    mlflow = json.loads(cli.run("auth", "whoami", "-f", "json").stdout)["mlflow"]
+    assert mlflow["tracking_uri"] == "https://gw.example/mlflow"
+    assert mlflow["source"].startswith("api_endpoint from profile 'default'")
+    assert cli.run("auth", "token").stdout == created["api_key"] + "\n"
+    revoked_key = "hk_live_A"
+    assert "whoami" not in failed(cli.run("auth", "whoami", HOKUSAI_API_KEY=revoked_key), 4)
+
+
+def test_a_refused_key_in_whoami_is_named_once(cli: Cli) -> None:
+    created = cli.service.create_key()
+    cli.admin("auth", "revoke-key", created["key_id"], "--yes")
+    line = failed(cli.run("auth", "whoami", "--url", cli.service.url, HOKUSAI_API_KEY=created["api_key"]), 4)
+    assert line.startswith(f"error: the API key {created['api_key'][:11]}*** from environment (HOKUSAI_API_KEY) "
+                           "was refused: ")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------- usage and terminal
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["auth", "create-key"], "error: missing option '--name' / '-n' (see 'hokusai auth create-key --help')"),
+        (["auth", "list-keys", "--format", "xml"],
+         "error: --format: 'xml' is not one of 'table', 'json' (see 'hokusai auth list-keys --help')"),
+        (["auth", "lst-keys"], "error: no such command 'lst-keys'"),
+        (["auth", "get-key"], "error: missing argument 'KEY_ID' (see 'hokusai auth get-key --help')"),
+        (["auth", "list-keys", "--limit", "many"], "error: --limit: input should be a valid integer"),
+    ],
+)  # fmt: skip
+def test_every_usage_error_is_one_error_line_with_exit_code_2(cli: Cli, args: list[str], expected: str) -> None:
+    line = failed(cli.admin(*args), 2)
+    assert line.startswith(expected)
+    assert "pydantic" not in line
+    assert "│" not in line
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_list_keys_fits_a_narrow_terminal_and_keeps_ids_whole(cli: Cli, columns: int) -> None:
+    owner = f"narrow-{columns}"
+    keys = [cli.service.create_key(user_id=owner, name=f"a rather long key name for column tests {n}",
+                                   scopes=["read", "model:write", "predict"]) for n in range(3)]  # fmt: skip
+    result = cli.admin("auth", "list-keys", "--user-id", owner, COLUMNS=str(columns))
+    table = result.stdout
+    lines = [line for line in table.splitlines() if line.strip()]
+    assert all(len(line) <= columns for line in lines), table
+    header = lines[0].split()
+    assert header[:2] == ["KEY", "ID"]
+    assert "NAME" in header
+    assert "STATE" in header
+    rows = lines[1 : 1 + len(keys)]
+    assert {row.split()[0] for row in rows} == {key["key_id"] for key in keys}  # ids are copied whole
+    assert all(row.split()[-1] == "active" or "active" in row.split() for row in rows)
+    assert "--format json has every field" in result.stderr or columns >= 100
+    assert json.loads(cli.admin("auth", "list-keys", "--user-id", owner, "-f", "json", COLUMNS="80").stdout)[0][
+        "scopes"
+    ] == ["read", "model:write", "predict"]
+
+
+def test_help_keeps_long_flags_whole_at_80_columns_and_shows_examples(cli: Cli) -> None:
+    shown = cli.run("auth", "create-key", "--help", COLUMNS="80").stdout
+    assert "--monthly-prediction-limit N" in shown
+    assert "Examples:" in shown
+    assert "<bool>" not in shown
+    assert "list[str]" not in shown
+
+
+def test_completion_offers_services_and_environments() -> None:
+    from hokusai.cli._complete import environments, scopes, services
+
+    assert services("") == ["prediction", "platform"]
+    assert services("pl") == ["platform"]
+    assert environments("d") == ["development"]
+    assert "read" in scopes("")

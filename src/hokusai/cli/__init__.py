@@ -11,12 +11,15 @@ import typer
 from hokusai._version import __version__
 from hokusai.cli import _auth as auth
 from hokusai.cli import _output as output
+from hokusai.cli._usage import HokusaiGroup
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
+    cls=HokusaiGroup,  # a usage error is one `error:` line too
     help="Hokusai: API keys and the ML platform from the command line.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: long flags stay whole at 80 columns, examples keep their lines
     pretty_exceptions_enable=False,  # failures are one line (hokusai.cli._failures), never a traceback
 )
 app.add_typer(auth.app, name="auth")

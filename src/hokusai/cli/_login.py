@@ -12,8 +12,8 @@ import sys
 import typer
 
 from hokusai._client import AuthClient
-from hokusai._config import DEFAULT_PROFILE, normalize_url, resolve, write_profile
-from hokusai._errors import error_for
+from hokusai._config import DEFAULT_PROFILE, SECRET_SETTINGS, normalize_url, read_profiles, resolve, write_profile
+from hokusai._errors import AuthenticationError, error_for
 from hokusai._keys import check_format
 from hokusai.cli import _output as output
 from hokusai.cli._failures import fail
@@ -48,7 +48,15 @@ def _read_secret(kind: str) -> str:
 def _verify(client: AuthClient, kind: str, secret: str) -> str:
     """Check the credential; return what to tell the user about it."""
     if kind == "admin_token":
-        client.list_keys(limit=1)  # raises AuthenticationError for a wrong token
+        try:
+            client.list_keys(limit=1)
+        except AuthenticationError as error:
+            # Not the generic advice ("run login --admin-token"): that is what the user is doing.
+            raise fail(
+                f"{error.message}: {client.base_url} refused this admin token; nothing saved (the token is in the "
+                "server's first-start banner, or admin_token in its secrets.json)",
+                4,
+            ) from None
         return "admin token accepted"
     result = client.validate_key(secret, cost=0)
     if not result.is_valid:
@@ -57,12 +65,16 @@ def _verify(client: AuthClient, kind: str, secret: str) -> str:
     return f"API key {result.key_id} for {result.service_id} ({result.environment}) is valid"
 
 
-def run_login(*, url: str | None, admin_token: bool, api_key: bool, verify: bool, profile: str | None) -> None:
+def run_login(
+    *, url: str | None, admin_token: bool, api_key: bool, verify: bool, profile: str | None,
+    api_endpoint: str | None = None,
+) -> None:  # fmt: skip
     current = resolve(profile, profile_must_exist=False, auth_service_url=url)
     service_url = current.auth_service_url
     if url is None and _interactive():
         service_url = typer.prompt("Auth service URL", default=service_url)
     service_url = normalize_url(service_url)
+    endpoint = normalize_url(api_endpoint) if api_endpoint else None
     kind = _choose_kind(admin_token, api_key)
     secret = _read_secret(kind)
     if kind == "api_key":
@@ -74,12 +86,20 @@ def run_login(*, url: str | None, admin_token: bool, api_key: bool, verify: bool
         with AuthClient(config=resolve(profile, profile_must_exist=False, **settings)) as client:
             output.note(_verify(client, kind, secret))
     name = current.profile
-    path = write_profile(name, {"auth_service_url": service_url, kind: secret})
+    values = {"auth_service_url": service_url, kind: secret} | ({"api_endpoint": endpoint} if endpoint else {})
+    path = write_profile(name, values)
     where = f" (profile {name})" if name != DEFAULT_PROFILE else ""
-    output.stdout().print(f"Saved the {kind.replace('_', ' ')} for {service_url} in {path}{where}.", markup=False)
+    what = "admin token" if kind == "admin_token" else "API key"
+    also = f" and the API endpoint {endpoint}" if endpoint else ""
+    output.stdout().print(f"Saved the {what} for {service_url}{also} in {path}{where}.", markup=False)
 
 
 def run_logout(profile: str | None) -> None:
     current = resolve(profile)
+    stored = read_profiles(current.config_file).get(current.profile, {})
+    if not SECRET_SETTINGS & stored.keys():
+        output.stdout().print(f"Profile '{current.profile}' has no stored credentials in {current.config_file}; "
+                              "nothing to remove.", markup=False)  # fmt: skip
+        return
     path = write_profile(current.profile, {"admin_token": None, "api_key": None})
     output.stdout().print(f"Removed the stored credentials of profile '{current.profile}' from {path}.", markup=False)

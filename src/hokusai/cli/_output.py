@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -28,8 +30,10 @@ class Format(enum.StrEnum):
 
 
 def stdout() -> Console:
-    # Piped output is for files and pagers: no point folding tables to an 80-column guess.
-    return Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 200)
+    # Piped output is for files and pagers: no point folding tables to an 80-column guess. COLUMNS, when set,
+    # is a width somebody chose (rich reads it when width is None).
+    terminal = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(soft_wrap=False, highlight=False, width=None if terminal else 200)
 
 
 def stderr() -> Console:
@@ -77,11 +81,20 @@ def note(message: str) -> None:
 # ------------------------------------------------------------------------------------------------ keys
 
 
-def key_state(key: APIKeyInfo, now: datetime | None = None) -> str:
-    """What a person wants to know first: can this key be used right now, and if not, why."""
+def key_state(key: APIKeyInfo, now: datetime | None = None, successor: APIKeyInfo | None = None) -> str:
+    """What a person wants to know first: can this key be used right now, and if not, why.
+
+    A rotated key stops at the end of its grace period; revoking it during the grace period stops it earlier, and
+    that is "revoked". The two differ only in when it stopped: a rotation without grace stops the old key at the
+    very moment its ``successor`` was created."""
     now = now or datetime.now(UTC)
-    if key.revoked_at is not None and key.revoked_at <= now:
-        return "rotated" if key.rotated_to else "revoked"
+    stopped = key.revoked_at is not None and key.revoked_at <= now
+    if key.rotated_to and stopped:
+        revoked_in_grace = (not key.is_active and successor is not None and key.revoked_at is not None
+                            and key.revoked_at - successor.created_at > _SAME_MOMENT)  # fmt: skip
+        return "revoked" if revoked_in_grace else "rotated"
+    if stopped or (not key.is_active and key.revoked_at is not None):
+        return "revoked"
     if not key.is_active:
         return "inactive"
     if key.expires_at is not None and key.expires_at <= now:
@@ -89,6 +102,9 @@ def key_state(key: APIKeyInfo, now: datetime | None = None) -> str:
     if key.revoked_at is not None:
         return f"grace until {_when(key.revoked_at)}"
     return "active"
+
+
+_SAME_MOMENT = timedelta(milliseconds=5)
 
 
 def _when(moment: datetime | None) -> str:
@@ -99,33 +115,105 @@ def _scopes(scopes: list[str]) -> str:
     return ", ".join(scopes) if scopes else "(all)"
 
 
+def _fit(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, ending in "…" when cut."""
+    if cell_len(text) <= width:
+        return text
+    while text and cell_len(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+@dataclasses.dataclass
+class _Column:
+    header: str
+    cells: list[str]
+    width: int = 0
+    natural: int = 0
+
+    def __post_init__(self) -> None:
+        self.width = self.natural = max(cell_len(text) for text in [self.header, *self.cells])
+
+    def shrink(self, width: int) -> None:
+        self.width = min(self.width, max(width, cell_len(self.header)))
+
+
+# How list-keys makes room on a narrow terminal, least useful first: drop a column, or shrink one (its cells end
+# in "…"). KEY ID, NAME and STATE always stay; the id is cut only when nothing else is left to give.
+_NARROWING: tuple[tuple[str, int | None], ...] = (
+    ("CREATED", None), ("LIMIT/H", None), ("ENV", None), ("NAME", 24), ("SCOPES", 16), ("SCOPES", None),
+    ("LAST USED", None), ("SERVICE", None), ("NAME", 12), ("PREFIX", None), ("KEY ID", 9),
+)  # fmt: skip
+_GAP = 2  # cells between columns
+
+
 def keys_table(keys: list[APIKeyInfo], *, more: bool) -> None:
     console = stdout()
     if not keys:
         console.print("No API keys.")
         return
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    for column in ("KEY ID", "NAME", "PREFIX", "SERVICE", "ENV", "SCOPES", "STATE", "LIMIT/H", "CREATED", "LAST USED"):
-        # Ids and prefixes are copied whole; names and scopes may fold.
-        table.add_column(column, overflow="fold", no_wrap=column in ("KEY ID", "PREFIX", "STATE"))
-    for key in keys:
-        state = key_state(key)
-        style = "green" if state == "active" else ("yellow" if state.startswith("grace") else "red")
-        table.add_row(
-            key.key_id, escape(key.name), key.key_prefix, key.service_id, key.environment, escape(_scopes(key.scopes)),
-            f"[{style}]{state}[/]", str(key.rate_limit_per_hour), _when(key.created_at), _when(key.last_used_at),
-        )  # fmt: skip
+    now = datetime.now(UTC)
+    by_id = {key.key_id: key for key in keys}
+    states = [key_state(key, now, by_id.get(key.rotated_to or "")) for key in keys]
+    columns = {
+        column.header: column
+        for column in (
+            _Column("KEY ID", [key.key_id for key in keys]),
+            _Column("NAME", [key.name for key in keys]),
+            _Column("PREFIX", [key.key_prefix for key in keys]),
+            _Column("SERVICE", [key.service_id for key in keys]),
+            _Column("ENV", [key.environment for key in keys]),
+            _Column("SCOPES", [_scopes(key.scopes) for key in keys]),
+            _Column("STATE", states),
+            _Column("LIMIT/H", [str(key.rate_limit_per_hour) for key in keys]),
+            _Column("CREATED", [_when(key.created_at) for key in keys]),
+            _Column("LAST USED", [_when(key.last_used_at) for key in keys]),
+        )
+    }
+    hidden = []
+
+    def room() -> int:
+        return console.width - sum(c.width for c in columns.values()) - _GAP * (len(columns) - 1)
+
+    for header, width in _NARROWING:
+        if room() >= 0:
+            break
+        if width is None:
+            hidden.append(header)
+            del columns[header]
+        else:
+            columns[header].shrink(width)
+    for column in columns.values():  # what a dropped column left over goes back to the ones cut short
+        column.width = min(column.natural, column.width + max(room(), 0))
+    table = Table(header_style="bold", box=None, pad_edge=False, padding=(0, _GAP // 2))
+    for column in columns.values():
+        table.add_column(column.header, no_wrap=True, overflow="ellipsis", min_width=column.width)
+    for row in range(len(keys)):
+        cells = []
+        for column in columns.values():
+            text = escape(_fit(column.cells[row], column.width))
+            if column.header == "STATE":
+                state = column.cells[row]
+                style = "green" if state == "active" else ("yellow" if state.startswith("grace") else "red")
+                text = f"[{style}]{text}[/]"
+            cells.append(text)
+        table.add_row(*cells)
     console.print(table)
+    if hidden:
+        note(f"{console.width} columns: {', '.join(hidden)} not shown; --format json has every field.")
     if more:
         note("More keys exist: pass --all to list every one, or --limit to see more per page.")
 
 
-def key_details(key: APIKeyInfo, title: str | None = None) -> None:
+def key_details(key: APIKeyInfo, title: str | None = None, successor: APIKeyInfo | None = None) -> None:
+    state = key_state(key, successor=successor)
+    if key.revoked_at is not None and not state.startswith("grace"):
+        state += f" since {_when(key.revoked_at)}"
     rows = [
         ("Key ID", key.key_id),
         ("Name", escape(key.name)),
         ("Prefix", key.key_prefix),
-        ("State", key_state(key)),
+        ("State", state),
         ("Service", key.service_id),
         ("Environment", key.environment),
         ("Scopes", escape(_scopes(key.scopes))),

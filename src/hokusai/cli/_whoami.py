@@ -14,6 +14,7 @@ from rich.table import Table
 from hokusai._client import AuthClient
 from hokusai._config import resolve
 from hokusai._errors import HokusaiError, ServiceUnavailableError
+from hokusai._mlflow_settings import resolve_mlflow_settings
 from hokusai.cli import _output as output
 from hokusai.cli._failures import exit_code
 from hokusai.cli._output import Format
@@ -59,6 +60,7 @@ def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
             report["api_key"] = {"prefix": config.api_key[:11] + "***", "source": config.source("api_key")}
             if report["reachable"]:
                 report["api_key"] |= _check_key(client, config.api_key)
+    report["mlflow"] = _mlflow(profile)
     code = _exit(report)
     for credential in ("admin_token", "api_key"):
         report.get(credential, {}).pop("exit", None)
@@ -71,13 +73,23 @@ def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
     return code
 
 
+def _mlflow(profile: str | None) -> dict[str, Any]:
+    """Where the SDK's model registry would go, and why (nothing is contacted)."""
+    try:
+        settings = resolve_mlflow_settings(profile=profile)
+    except HokusaiError as error:
+        return {"problem": error.message}
+    return {"tracking_uri": settings.safe_tracking_uri, "source": settings.tracking_uri_source}
+
+
 def _summary(report: dict[str, Any]) -> str:
     if not report["reachable"]:
         return str(report.get("problem", "the service is unreachable"))
     refused = [(name, report[name]) for name in ("admin_token", "api_key") if not report.get(name, {}).get("works", 1)]
     if refused:
         name, entry = refused[0]
-        return f"the {name.replace('_', ' ')} ({entry['source']}) was refused: {entry['problem']}"
+        what = "admin token" if name == "admin_token" else f"API key {entry['prefix']}"
+        return f"the {what} from {entry['source']} was refused: {entry['problem']}"
     return "no credential configured: run `hokusai auth login`"
 
 
@@ -116,4 +128,13 @@ def _show(report: dict[str, Any]) -> None:
             status = f"[red]refused[/]: {escape(entry['problem'])}"
         table.add_row(label, f"{shown}  {status}")
         table.add_row("", f"[dim]from {escape(entry['source'])}[/]")
+    mlflow = report["mlflow"]
+    if "problem" in mlflow:
+        table.add_row("MLflow", f"[red]{escape(mlflow['problem'])}[/]")
+    else:
+        table.add_row("MLflow", escape(mlflow["tracking_uri"]))
+        table.add_row("", f"[dim]from {escape(mlflow['source'])}[/]")
+        if mlflow["source"].startswith("default"):
+            table.add_row("", "[dim]another: HOKUSAI_API_ENDPOINT (your gateway), MLFLOW_TRACKING_URI, or "
+                              "`hokusai auth login --api-endpoint URL`[/]")  # fmt: skip
     output.stdout().print(table)

@@ -113,9 +113,16 @@ def _unavailable(code: str | None, status: int, detail: str, settings: MlflowSet
 
 def unreachable(settings: MlflowSettings, cause: str) -> ServiceUnavailableError:
     where = settings.safe_tracking_uri
-    return ServiceUnavailableError(
-        settings.redact(f"MLflow at {where} is unreachable ({cause}): check the tracking URI and that it is running")
-    )
+    if settings.tracking_uri_source.startswith("default"):
+        # Nobody chose this URL: say so, and how to choose one.
+        advice = (
+            "no MLflow URL is configured, so that is the default (Hokusai's hosted registry); set "
+            "HOKUSAI_API_ENDPOINT to your gateway (or MLFLOW_TRACKING_URI), or run `hokusai auth login "
+            "--api-endpoint URL`"
+        )
+    else:
+        advice = f"check the tracking URI (from {settings.tracking_uri_source}) and that it is running"
+    return ServiceUnavailableError(settings.redact(f"MLflow at {where} is unreachable ({cause}): {advice}"))
 
 
 def not_mlflow(settings: MlflowSettings, status: int, probe_path: str) -> ConfigurationError:
