@@ -36,7 +36,8 @@ async def _diff(url: str) -> list[Any]:
 
 
 USAGE_TABLES = {"usage_rollups", "usage_idempotency_keys", "usage_flushes"}
-TABLES = {"api_keys", "audit_events", *USAGE_TABLES}
+IDENTITY_TABLES = {"users", "user_sessions", "refresh_tokens", "siwe_nonces", "signing_keys"}
+TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES}
 
 
 async def _round_trip(url: str) -> None:
@@ -44,6 +45,10 @@ async def _round_trip(url: str) -> None:
     assert await migrate.current_revision(url) == migrate.head_revision()
     assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
+    await migrate.downgrade(url, "0002")  # one step down removes the identity tables only
+    remaining = await _tables(url)
+    assert USAGE_TABLES <= remaining
+    assert not IDENTITY_TABLES & remaining
     await migrate.downgrade(url, "0001")  # one step down removes the usage tables only
     remaining = await _tables(url)
     assert {"api_keys", "audit_events"} <= remaining

@@ -11,6 +11,9 @@ REQUEST_ID_MAX = 64  # X-Request-ID echoed, logged and stored with audit events
 USER_AGENT_MAX = 512  # User-Agent stored with audit events (longer ones are cut, not refused)
 CLIENT_IP_MAX = 45  # the longest IPv6 text form without a zone id: ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255
 ACTOR_MAX = 255
+WALLET_ADDRESS_LENGTH = 42  # 0x and 40 hex digits
+EMAIL_MAX = 254  # RFC 5321's path limit less the angle brackets
+DISPLAY_NAME_MAX = 100
 
 # Request sizes: every header together, and bodies (both configurable for bodies, see Settings).
 MAX_HEADER_BYTES = 32 * 1024
