@@ -55,7 +55,7 @@ def test_on_a_terminal_logs_read_as_lines_and_the_banner_comes_last(tmp_path: Pa
 
 
 def test_log_format_json_keeps_json_on_a_terminal(tmp_path: Path) -> None:
-    server, base = _serve(tmp_path, LOG_FORMAT="json")
+    server, _base = _serve(tmp_path, LOG_FORMAT="json")
     try:
         server.expect("Create your first API key:", timeout=60)
     finally:
