@@ -36,6 +36,7 @@ class Failure(StrEnum):
     ENVIRONMENT_MISMATCH = "environment_mismatch"
     IP_NOT_ALLOWED = "ip_not_allowed"
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    USER_DISABLED = "user_disabled"
     RATE_LIMITED = "rate_limited"
     QUOTA_EXCEEDED = "quota_exceeded"
     UNAVAILABLE = "service_unavailable"
@@ -64,6 +65,7 @@ _FAILURES: Mapping[Failure, tuple[int, str, FailureKind]] = MappingProxyType({
     Failure.ENVIRONMENT_MISMATCH: (401, "API key environment mismatch", FailureKind.PERMISSION),
     Failure.IP_NOT_ALLOWED: (401, "IP address not in allowlist", FailureKind.PERMISSION),
     Failure.INSUFFICIENT_SCOPE: (401, "Key does not have required scope", FailureKind.PERMISSION),
+    Failure.USER_DISABLED: (401, "API key owner is disabled", FailureKind.CREDENTIAL),
     Failure.RATE_LIMITED: (429, "Rate limit exceeded", FailureKind.LIMIT),
     Failure.QUOTA_EXCEEDED: (429, "Monthly prediction limit exceeded", FailureKind.LIMIT),
     # Never a 401: an outage of a dependency says nothing about the key.
@@ -93,6 +95,41 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     UPSTREAM_UNREACHABLE = "upstream_unreachable"  # the gateway's MLflow or prediction API is down
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    KEY_LIMIT_REACHED = "key_limit_reached"  # a user already owns MAX_KEYS_PER_USER active keys
+    # Wallet sign-in (SIWE): every refusal of /auth/siwe/verify is a 401 with one of these.
+    INVALID_MESSAGE = "invalid_message"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_NONCE = "invalid_nonce"
+    DOMAIN_MISMATCH = "domain_mismatch"
+    CHAIN_NOT_ALLOWED = "chain_not_allowed"
+    MESSAGE_EXPIRED = "message_expired"
+    # Sessions
+    INVALID_REFRESH_TOKEN = "invalid_refresh_token"  # noqa: S105 - a code, not a secret
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 - a spent refresh token: its session ends
+
+
+class TokenFailure(StrEnum):
+    """Why an access token (JWT) was refused: the ``code`` of /api/v1/tokens/validate and of bearer-token routes."""
+
+    MISSING = "missing_token"
+    INVALID = "invalid_token"
+    EXPIRED = "token_expired"
+    SESSION_REVOKED = "session_revoked"
+    USER_DISABLED = "user_disabled"
+
+    @property
+    def error(self) -> str:
+        """The public ``error`` string (always with status 401)."""
+        return _TOKEN_FAILURES[self]
+
+
+_TOKEN_FAILURES: Mapping[TokenFailure, str] = MappingProxyType({
+    TokenFailure.MISSING: "Token required",
+    TokenFailure.INVALID: "Invalid token",
+    TokenFailure.EXPIRED: "Token has expired",
+    TokenFailure.SESSION_REVOKED: "Session has been revoked",
+    TokenFailure.USER_DISABLED: "User is disabled",
+})  # fmt: skip
 
 
 # What the gateway puts in MLflow's ``error_code`` for each status it answers, so MLflow clients print a reason

@@ -117,6 +117,28 @@ class Settings(BaseSettings):
         validation_alias=_env("AUTH_FAILURE_WINDOW"),
         description="seconds of refused credentials from one address summed into one audit event",
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        validation_alias=_env("PUBLIC_URL"),
+        pattern=r"^https?://[^/?#\s]+$",
+        description="the service's external origin (scheme://host[:port]): SIWE domain and URI, and the JWT issuer",
+    )
+    siwe_chain_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        (1,), validation_alias=_env("SIWE_CHAIN_IDS"), description="chain ids a sign-in may name, comma-separated"
+    )
+    access_token_ttl: int = Field(
+        900, ge=1, le=86_400, validation_alias=_env("ACCESS_TOKEN_TTL"), description="seconds an access token lives"
+    )
+    refresh_token_ttl: int = Field(
+        30 * 86_400,
+        ge=60,
+        le=365 * 86_400,
+        validation_alias=_env("REFRESH_TOKEN_TTL"),
+        description="seconds a session may go without a refresh before it ends",
+    )
+    max_keys_per_user: int = Field(
+        25, ge=1, le=10_000, validation_alias=_env("MAX_KEYS_PER_USER"), description="active keys a user may own"
+    )
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     log_format: Literal["auto", "json", "text"] = Field(
@@ -129,6 +151,19 @@ class Settings(BaseSettings):
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _strip_slash(cls, value: Any) -> Any:
+        return value.rstrip("/") if isinstance(value, str) else value
+
+    @field_validator("siwe_chain_ids", mode="before")
+    @classmethod
+    def _parse_chain_ids(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, tuple) and not value:
+            raise ValueError("at least one chain id")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

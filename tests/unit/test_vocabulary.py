@@ -155,6 +155,7 @@ def test_failure_table_is_the_contract() -> None:
         "environment_mismatch": (401, "API key environment mismatch"),
         "ip_not_allowed": (401, "IP address not in allowlist"),
         "insufficient_scope": (401, "Key does not have required scope"),
+        "user_disabled": (401, "API key owner is disabled"),
         "rate_limited": (429, "Rate limit exceeded"),
         "quota_exceeded": (429, "Monthly prediction limit exceeded"),
         "service_unavailable": (503, "Service temporarily unavailable"),
@@ -196,5 +197,6 @@ def test_schemas_publish_the_enumeration_inline(field: str) -> None:
 def test_every_code_is_explained_in_the_troubleshooting_guide() -> None:
     """docs/troubleshooting.md promises every error code: a code added to the vocabulary must be explained there."""
     guide = (SRC.parent / "docs" / "troubleshooting.md").read_text()
-    missing = [code.value for code in (*vocabulary.Failure, *vocabulary.ErrorCode) if f"`{code.value}`" not in guide]
+    codes = (*vocabulary.Failure, *vocabulary.ErrorCode, *vocabulary.TokenFailure)
+    missing = [code.value for code in codes if f"`{code.value}`" not in guide]
     assert not missing, f"explain these codes in docs/troubleshooting.md: {missing}"
