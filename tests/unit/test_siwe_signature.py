@@ -161,7 +161,7 @@ def test_a_text_that_is_not_text_or_not_unicode_is_refused(account: LocalAccount
 
 
 def test_recovery_uses_coincurve() -> None:
-    """The pure-Python curve is about a hundred times slower: a sign-in would cost milliseconds of CPU."""
+    """The pure-Python curve is some thirty times slower: a sign-in would cost milliseconds of CPU."""
     assert get_backend_class() is CoinCurveECCBackend
 
 

@@ -6,7 +6,8 @@ send it, is read as 27 or 28). r and s lie in [1, n - 1] and s in the lower half
 valid signatures. Anything else raises ``InvalidSignature``; nothing else is raised, whatever the input.
 
 eth-account recovers through eth-keys, which uses coincurve (libsecp256k1) when it is installed and a pure-Python
-curve otherwise, about a hundred times slower: ``bench/siwe.py`` prints which backend is in use and both costs.
+curve otherwise, some thirty times slower (several ms of CPU per sign-in): ``bench/siwe.py`` prints which backend
+is in use and both costs.
 """
 
 from __future__ import annotations
