@@ -1,4 +1,5 @@
-"""``hokusai-auth``: run the service (``serve``), migrate its database (``migrate``)."""
+"""``hokusai-auth``: run the service (``serve``), migrate its database (``migrate``), rotate the key that signs
+access tokens (``rotate-signing-key``)."""
 
 from __future__ import annotations
 
@@ -213,6 +214,41 @@ def migrate(
         asyncio.run(migrations.upgrade(url, revision))
     current = asyncio.run(migrations.current_revision(url))
     typer.echo(f"database at revision {current or 'base'} ({_describe_database(url)})")
+
+
+@cli.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Sign access tokens with a new key. The previous key stays published (JWKS) until every token it signed
+    has expired; running instances switch to the new key within a reload interval."""
+    from hokusai_auth.clock import SystemClock
+    from hokusai_auth.db.engine import open_database
+    from hokusai_auth.signing.keyring import RELOAD_INTERVAL_S, Rotation, SigningKeyError, SigningKeyRing, UnsealError
+
+    settings, _ = _load_settings()
+    url = settings.require_database_url()
+
+    async def rotate() -> Rotation:
+        database = open_database(url)
+        try:
+            keyring = SigningKeyRing(database, settings.require_secret_key(), SystemClock(), settings.access_token_ttl)
+            await keyring.load()  # first: a SECRET_KEY that cannot open the current key must not add one
+            return await keyring.rotate()
+        finally:
+            await database.dispose()
+
+    try:
+        rotation = asyncio.run(rotate())
+    except (UnsealError, SigningKeyError) as exc:
+        typer.echo(f"hokusai-auth: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"new signing key {rotation.kid} ({_describe_database(url)})")
+    if rotation.retired_published_until is not None:
+        until = rotation.retired_published_until.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        typer.echo(
+            f"retired {', '.join(rotation.retired)}: published until {until} "
+            f"(ACCESS_TOKEN_TTL {settings.access_token_ttl} s, plus time for every instance to switch; "
+            f"running instances sign with the new key within {RELOAD_INTERVAL_S:.0f} s)"
+        )
 
 
 def main() -> None:

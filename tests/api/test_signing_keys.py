@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +30,7 @@ from hokusai_auth.signing.keyring import PURGE_AFTER, SigningKeyRing
 from hokusai_auth.signing.models import SigningKey
 from hokusai_auth.signing.routes import router
 from hokusai_auth.signing.sealing import Sealer, UnsealError
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, run_blocking
 
 ISSUER = "https://auth.example.com"
 TTL = 900
@@ -313,3 +318,49 @@ async def test_the_jwks_endpoint_publishes_every_published_key(instance: Instanc
         assert parsed is not None
         assert _jws.thumbprint(parsed[1]) == jwk["kid"]
     assert keys[0]["kid"] == keyring.current[0]
+
+
+# ------------------------------------------------------------------------------------------------ the command
+
+
+def test_the_rotate_signing_key_command(tmp_path: Path, sqlite_template: Path) -> None:
+    path = tmp_path / "hokusai.db"
+    shutil.copy(sqlite_template, path)
+    command = str(Path(sys.executable).parent / "hokusai-auth")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{path}",
+           "SECRET_KEY": SECRET_KEY, "ADMIN_TOKEN": "a" * 40, "ACCESS_TOKEN_TTL": "600"}  # fmt: skip
+
+    def run(**changes: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([command, "rotate-signing-key"], env={**env, **changes}, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    second = run()
+    assert second.returncode == 0, second.stderr
+    lines = second.stdout.splitlines()
+    new_kid = lines[0].split()[3]
+    assert lines[0].startswith(f"new signing key {new_kid} ")
+    old_kid = first.stdout.split()[3]
+    assert lines[1].startswith(f"retired {old_kid}: published until ")
+    assert "ACCESS_TOKEN_TTL 600 s" in lines[1]
+
+    async def current() -> str:
+        database = open_database(f"sqlite:///{path}")
+        try:
+            keyring = SigningKeyRing(database, SECRET_KEY, FrozenClock(), 600)
+            await keyring.load()
+            return keyring.current[0]
+        finally:
+            await database.dispose()
+
+    assert run_blocking(current()) == new_kid
+
+    wrong = run(SECRET_KEY="w" * 48)
+    assert wrong.returncode == 1
+    assert wrong.stdout == ""
+    assert wrong.stderr.count("\n") == 1
+    assert wrong.stderr.startswith("hokusai-auth: ")
+    assert "SECRET_KEY" in wrong.stderr
+    assert "w" * 48 not in wrong.stderr
+    assert run_blocking(current()) == new_kid  # nothing was added with the wrong secret
