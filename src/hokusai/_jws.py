@@ -49,7 +49,7 @@ _CANONICAL_LAST = {
     2: frozenset("AQgw"),
     3: frozenset("AEIMQUYcgkosw048"),
 }
-_PADDING = ("", "", "==", "=")
+_PADDING = (b"", b"", b"==", b"=")
 
 try:  # a server dependency: three times faster than json, and it refuses NaN and Infinity by itself
     import orjson
@@ -109,13 +109,14 @@ def b64decode(segment: str) -> bytes:
     if last is not None and segment[-1] not in last:
         raise InvalidToken("not canonical base64url")
     try:
-        return base64.b64decode(segment.translate(_FROM_URLSAFE) + _PADDING[remainder], validate=True)
+        standard = segment.encode("ascii").translate(_FROM_URLSAFE) + _PADDING[remainder]
+        return binascii.a2b_base64(standard, strict_mode=True)
     except binascii.Error:
         raise InvalidToken("not base64url") from None
 
 
-# To the standard alphabet; "+", "/" and "=" (standard base64, padding) become "!", which b64decode refuses.
-_FROM_URLSAFE = str.maketrans({"-": "+", "_": "/", "+": "!", "/": "!", "=": "!"})
+# To the standard alphabet; "+", "/" and "=" (standard base64, padding) become "!", which strict mode refuses.
+_FROM_URLSAFE = bytes.maketrans(b"-_+/=", b"+/!!!")
 
 
 # ------------------------------------------------------------------------------------------------ keys (JWK)
