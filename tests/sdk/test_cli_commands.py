@@ -270,7 +270,8 @@ def test_validate_without_any_key_says_how_to_give_one(cli: Cli) -> None:
 def test_wrong_admin_token(cli: Cli) -> None:
     line = failed(cli.admin("auth", "list-keys", HOKUSAI_ADMIN_TOKEN="nope"), 4)
     assert line == (
-        "error: Invalid or missing admin token: the admin token from environment (HOKUSAI_ADMIN_TOKEN) was refused "
+        "error: Invalid or missing admin token or access token: the admin token from environment (HOKUSAI_ADMIN_TOKEN) "
+        "was refused "
         f"by {cli.service.url}; check it, or store another with `hokusai auth login --admin-token`"
     )
 

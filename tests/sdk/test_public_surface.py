@@ -1,6 +1,7 @@
 """The SDK's public surface is ``hokusai/__init__.py`` (its ``__all__``), plus ``hokusai.config`` and
-``hokusai.core`` as the contract names them, and ``hokusai.cli`` (the command). Every other module is private by
-name, so what a user may rely on is what they can see."""
+``hokusai.core`` as the contract names them, ``hokusai.cli`` (the command) and ``hokusai.tokens`` (offline token
+verification for other services). Every other module is private by name, so what a user may rely on is what they
+can see."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 import hokusai
 from hokusai import _errors
 
-PUBLIC_MODULES = {"hokusai", "hokusai.config", "hokusai.core", "hokusai.cli"}
+PUBLIC_MODULES = {"hokusai", "hokusai.config", "hokusai.core", "hokusai.cli", "hokusai.tokens"}
 
 
 def test_every_other_module_is_private_by_name() -> None:
