@@ -128,8 +128,8 @@ class SigningKeyRing:
         return self._view().keys
 
     def jwks(self) -> dict[str, Any]:
-        """The published keys as a JWK Set (RFC 7517), newest first."""
-        return self._view().jwks
+        """The published keys as a JWK Set (RFC 7517), newest first (a copy: the caller may change it)."""
+        return {"keys": [dict(jwk) for jwk in self._view().jwks["keys"]]}
 
     def _view(self) -> _Published:
         published = self._published
