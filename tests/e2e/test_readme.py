@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.docs_blocks import blocks, commands
 from tests.e2e.helpers import ServerProcess, clean_env
 
 pytestmark = pytest.mark.slow
@@ -32,29 +33,8 @@ STATUS_ON_THE_LINE = re.compile(r"#\s*(?:→\s*)?(\d{3})\b")
 STATUS_BELOW = re.compile(r"^#\s*→\s*(\d{3})\b")
 
 
-def section(heading: str) -> str:
-    text = README.read_text()
-    start = text.index(f"\n## {heading}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else None]
-
-
 def shell_blocks(heading: str) -> list[str]:
-    return re.findall(r"```sh\n(.*?)```", section(heading), re.DOTALL)
-
-
-def commands(block: str) -> list[str]:
-    """The block's lines, with backslash continuations joined into one command each."""
-    joined: list[str] = []
-    pending = ""
-    for line in block.splitlines():
-        pending += line
-        if line.rstrip().endswith("\\"):
-            pending += "\n"
-            continue
-        joined.append(pending)
-        pending = ""
-    return joined
+    return [block.text for block in blocks(README, "sh", heading=heading)]
 
 
 def documented_statuses(block: str) -> list[int]:
