@@ -18,9 +18,16 @@ from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
 from hokusai_auth.runtime import open_runtime
 from hokusai_auth.security.gate import CredentialGate, route_requirements
+from hokusai_auth.sessions.routes import TOKEN_VALIDATE_PATH
+from hokusai_auth.sessions.routes import build_router as build_sessions_router
+from hokusai_auth.sessions.token_endpoint import answer_token
 from hokusai_auth.settings import Settings
+from hokusai_auth.signing.routes import router as signing_router
+from hokusai_auth.siwe.routes import build_router as build_sign_in_router
 from hokusai_auth.usage.routes import router as usage_router
-from hokusai_auth.validation.fast_path import VALIDATE_PATHS, ValidateFastPath
+from hokusai_auth.user_admin.routes import router as users_router
+from hokusai_auth.validation.endpoint import answer
+from hokusai_auth.validation.fast_path import VALIDATE_PATHS, FastPath, Handler
 from hokusai_auth.validation.routes import router as validation_router
 from hokusai_auth.web import api_docs
 from hokusai_auth.web.asgi import Receive, Scope, Send
@@ -94,6 +101,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
         build_keys_router("/api/v1/auth/keys", alias=True),
         audit_router,
         usage_router,
+        build_sign_in_router(settings.trusted_proxies),
+        build_sessions_router(settings.trusted_proxies),
+        signing_router,
+        users_router,
         ops_router,
     ]
     for router in routers:
@@ -102,17 +113,28 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     openapi.install(app, table)
     app.include_router(api_docs.build_router(app.title))
 
-    def body_limit(scope: Scope) -> int | None:
-        return settings.max_validate_body_bytes if scope["path"] in VALIDATE_PATHS else settings.max_body_bytes
+    fast_paths: dict[str, Handler] = dict.fromkeys(VALIDATE_PATHS, _validate_key)
+    fast_paths[TOKEN_VALIDATE_PATH] = _validate_token
 
-    # A request goes: envelope → validate fast path → (the framework) credential gate → routes. The fast path
-    # answers validations before the framework or the gate spend anything on them.
+    def body_limit(scope: Scope) -> int | None:
+        return settings.max_validate_body_bytes if scope["path"] in fast_paths else settings.max_body_bytes
+
+    # A request goes: envelope → fast paths (validate a key, a token) → (the framework) credential gate → routes.
+    # The fast paths answer validations before the framework or the gate spend anything on them.
     app.add_middleware(CredentialGate, table=table)
     app.front = EnvelopeMiddleware(
-        ValidateFastPath(app.framework, max_body_bytes=settings.max_validate_body_bytes),
+        FastPath(app.framework, fast_paths, max_body_bytes=settings.max_validate_body_bytes),
         metrics=metrics,
         trusted_proxies=settings.trusted_proxies,
         access_log_enabled=settings.access_log,
         body_limit=body_limit,
     )
     return app
+
+
+async def _validate_key(scope: Scope, body: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    return await answer(scope["app"].state.runtime, scope, body)
+
+
+async def _validate_token(scope: Scope, body: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    return await answer_token(scope["app"].state.runtime, scope, body)

@@ -37,10 +37,18 @@ GATED_ANSWERS = {
 SCHEMES = {
     "adminToken": {"type": "http", "scheme": "bearer", "description": "the operator's ADMIN_TOKEN"},
     "serviceToken": {"type": "http", "scheme": "bearer", "description": "one of SERVICE_TOKENS (or the admin token)"},
+    "accessToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "a signed-in user's access token (POST /auth/siwe/verify, POST /auth/token/refresh)",
+    },
 }
 SECURITY: dict[Requirement, list[dict[str, list[str]]]] = {
     Requirement.ADMIN: [{"adminToken": []}],
     Requirement.SERVICE: [{"serviceToken": []}, {"adminToken": []}],
+    Requirement.USER: [{"accessToken": []}],
+    Requirement.ADMIN_OR_USER: [{"adminToken": []}, {"accessToken": []}],
 }
 
 

@@ -4,12 +4,14 @@
 REDIS_URL, shared), the limiter, usage and its monthly quota, the validator, and the propagation of key changes
 between instances. The auth service, the embedded validator and the in-process gateway all open it, so they
 validate identically. ``open_runtime`` adds what only the service has: key management, the audit log, the admin
-and service credentials. Every part gets its collaborators through its constructor; nothing is set afterwards, and
-nothing connects at import time (tests build one runtime per configuration).
+and service credentials, and users: wallet sign-in, sessions and their tokens. Every part gets its collaborators
+through its constructor; nothing is set afterwards, and nothing connects at import time (tests build one runtime
+per configuration).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, fields
@@ -20,6 +22,7 @@ from hokusai_auth.clock import Clock, SystemClock
 from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.components import Components
 from hokusai_auth.db.engine import Database, open_database
+from hokusai_auth.errors import UNAVAILABLE_ERRORS
 from hokusai_auth.keys.hashing import KeyHasher
 from hokusai_auth.keys.last_used import LastUsedRecorder
 from hokusai_auth.keys.service import KeyService
@@ -36,13 +39,24 @@ from hokusai_auth.ratelimit.redis import RedisLimiter
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.principal import Credentials
 from hokusai_auth.security.tokens import BearerTokens
+from hokusai_auth.sessions.feed import SessionFeed
+from hokusai_auth.sessions.refresh_tokens import RefreshDigester
+from hokusai_auth.sessions.service import SessionService
+from hokusai_auth.sessions.states import SessionStates
+from hokusai_auth.sessions.verification import TokenChecker
 from hokusai_auth.settings import Settings
+from hokusai_auth.signing.access_tokens import AccessTokens
+from hokusai_auth.signing.keyring import SigningKeyRing
+from hokusai_auth.siwe.service import SignIn
 from hokusai_auth.usage.quota import MonthlyQuota
 from hokusai_auth.usage.service import UsageService
+from hokusai_auth.user_admin.service import UserAdministration
+from hokusai_auth.users.service import UserService
 from hokusai_auth.validation.cache import LocalKeyCache
 from hokusai_auth.validation.validator import Validator
 from hokusai_auth.web.client_ip import IPNetwork
 
+logger = logging.getLogger("hokusai_auth.runtime")
 # While Redis pub/sub is proven by its heartbeat the database change feed is only a safety net and polls slowly.
 RELAXED_CHANGE_FEED_INTERVAL_S = 5.0
 
@@ -90,10 +104,29 @@ class Runtime(ValidationRuntime):
     credentials: Credentials
     failed_credentials: FailedCredentials
     readiness: ReadinessProbes
+    users: UserService
+    user_administration: UserAdministration
+    sessions: SessionService
+    session_states: SessionStates
+    session_feed: SessionFeed
+    sign_in: SignIn
+    signing_keys: SigningKeyRing
+    token_checker: TokenChecker  # what /api/v1/tokens/validate's fast path asks
 
     def components(self) -> Components:
         """What the routes and the credential gate ask for (components.py)."""
-        return Components(self.keys, self.audit, self.usage, self.credentials, self.readiness)
+        return Components(
+            self.keys,
+            self.audit,
+            self.usage,
+            self.credentials,
+            self.readiness,
+            self.users,
+            self.user_administration,
+            self.sessions,
+            self.sign_in,
+            self.signing_keys,
+        )
 
     def gauges(self) -> dict[str, float]:
         return {**super().gauges(), "auth_throttled_requests": float(self.failed_credentials.throttled)}
@@ -196,22 +229,65 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         failed_credentials.start()
         exits.push_async_callback(failed_credentials.stop)  # the last window's counts are written at shutdown
         redis = validation.redis
+        database, clock = validation.database, validation.clock
+
+        signing_keys = SigningKeyRing(database, settings.require_secret_key(), clock, settings.access_token_ttl)
+        try:
+            await signing_keys.load()
+        except UNAVAILABLE_ERRORS:  # start anyway, as with the rest: sign-in answers 503 until the keys load
+            logger.warning("signing keys not loaded: the database did not answer; retrying in the background")
+        signing_keys.start()  # reloads now and then: a key rotated on another instance is signed with here too
+        exits.push_async_callback(signing_keys.stop)
+        access_tokens = AccessTokens(signing_keys, issuer=settings.public_url, ttl=settings.access_token_ttl)
+        session_states = SessionStates(database, ttl=settings.cache_ttl)
+        session_feed = SessionFeed(database, session_states, clock, interval=settings.change_feed_interval)
+        session_feed.start()
+        exits.push_async_callback(session_feed.stop)
+        users = UserService(database=database)
+        sessions = SessionService(
+            database=database,
+            clock=clock,
+            access_tokens=access_tokens,
+            digester=RefreshDigester(settings.require_secret_key()),
+            refresh_ttl=settings.refresh_token_ttl,
+            states=session_states,
+        )
+        token_checker = TokenChecker(access_tokens, session_states, clock)
         yield Runtime(
             **_fields_of(validation),
             keys=KeyService(
-                database=validation.database,
+                database=database,
                 digester=validation.digester,
                 hasher=validation.hasher,
-                clock=validation.clock,
+                clock=clock,
                 changes=validation.key_changes,
+                max_keys_per_user=settings.max_keys_per_user,
             ),
-            audit=AuditService(validation.database, validation.clock),
+            audit=AuditService(database, clock),
             credentials=Credentials(
                 admin=BearerTokens("admin", _admin_tokens(settings)),
                 services=BearerTokens("service", settings.service_token_values()),
                 failures=failed_credentials,
                 trusted_proxies=settings.trusted_proxies,
+                users=token_checker,
             ),
+            users=users,
+            user_administration=UserAdministration(
+                database=database, clock=clock, key_changes=validation.key_changes, session_states=session_states
+            ),
+            sessions=sessions,
+            session_states=session_states,
+            session_feed=session_feed,
+            sign_in=SignIn(
+                database=database,
+                clock=clock,
+                public_url=settings.public_url,
+                chain_ids=settings.siwe_chain_ids,
+                users=users,
+                sessions=sessions,
+            ),
+            signing_keys=signing_keys,
+            token_checker=token_checker,
             failed_credentials=failed_credentials,
             # Redis is optional: when it is down the service carries on (degraded), so it is not required.
             readiness=ReadinessProbes(

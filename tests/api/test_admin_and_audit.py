@@ -14,10 +14,14 @@ async def test_missing_or_wrong_admin_token_is_401(service: Service) -> None:
         {"Authorization": ADMIN_TOKEN},
         {"Authorization": "Basic x"},
     ):
-        for method, path in (("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"), ("GET", "/api/v1/audit-logs")):
+        for method, path, expected in (
+            ("GET", "/api/v1/keys", "Invalid or missing admin token or access token"),
+            ("POST", "/api/v1/keys", "Invalid or missing admin token or access token"),
+            ("GET", "/api/v1/audit-logs", "Invalid or missing admin token"),
+        ):
             response = await service.client.request(method, path, headers=headers, json={})
             assert response.status_code == 401, (headers, path)
-            assert response.json() == {"detail": "Invalid or missing admin token", "code": "unauthorized"}
+            assert response.json() == {"detail": expected, "code": "unauthorized"}
             assert response.headers["www-authenticate"] == "Bearer"
 
 

@@ -27,7 +27,11 @@ async def test_each_operation_names_the_credential_it_needs(service: Service) ->
         "description": "the operator's ADMIN_TOKEN",
     }
     security = {(method, path): op.get("security") for path, ops in spec["paths"].items() for method, op in ops.items()}
-    assert security[("post", "/api/v1/keys")] == [{"adminToken": []}]
+    assert security[("post", "/api/v1/keys")] == [{"adminToken": []}, {"accessToken": []}]
+    assert security[("get", "/auth/me")] == [{"accessToken": []}]
+    assert security[("get", "/api/v1/admin/users")] == [{"adminToken": []}]
+    assert security[("post", "/api/v1/tokens/validate")] is None, "validation is public"
+    assert security[("post", "/auth/siwe/verify")] is None
     assert security[("get", "/api/v1/audit-logs")] == [{"adminToken": []}]
     assert security[("post", "/api/v1/usage/{key_id}")] == [{"serviceToken": []}, {"adminToken": []}]
     assert security[("post", "/api/v1/keys/validate")] is None, "validation is public"

@@ -112,15 +112,32 @@ async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is
     """The class: every operation in the OpenAPI document, with a good credential, while the database cannot be
     reached: 503 + Retry-After (which the SDK retries), never a 500."""
     import uuid
+    from datetime import UTC, datetime
 
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from hokusai import _jws
     from hokusai_auth.keys import tokens
+    from hokusai_auth.siwe.message import SiweMessage, render
+    from tests.wallet import Wallet
 
     unreachable = (
         "postgresql://postgres@127.0.0.1:1/nowhere" if backend == "postgresql" else "sqlite:////nonexistent/x.db"
     )
     svc = await make_service(unreachable)
     key_id = str(uuid.uuid4())
+    wallet = Wallet()
+    message = render(SiweMessage(domain="127.0.0.1:8000", address=wallet.address, uri="http://127.0.0.1:8000",
+                                 chain_id=1, nonce="A" * 24, issued_at=datetime.now(UTC)))  # fmt: skip
+    # A well-signed token from a key this instance cannot know yet: checking it needs the database (the keys).
+    user_token = _jws.sign({"sub": key_id, "sid": key_id}, "new-kid", Ed25519PrivateKey.generate())
+    as_user = {"Authorization": f"Bearer {user_token}"}
     bodies = {
+        "/auth/siwe/challenge": {"wallet_address": wallet.address},
+        "/auth/siwe/verify": {"message": message, "signature": wallet.sign(message)},
+        "/auth/token/refresh": {"refresh_token": "hkr_" + "a" * 43},
+        "/api/v1/tokens/validate": {"token": user_token},
+        "/api/v1/admin/users/{user_id}": {"is_active": False},
         "/api/v1/keys": {"name": "n", "service_id": "platform"},
         "/api/v1/usage/{key_id}": {
             "service_id": "platform",
@@ -134,9 +151,10 @@ async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is
     no_database = {"/health", "/metrics", "/openapi.json"}
     for template, operations in svc.app.openapi()["paths"].items():
         for method in operations:
-            path = template.replace("{key_id}", key_id)
+            path = template.replace("{key_id}", key_id).replace("{user_id}", key_id).replace("{session_id}", key_id)
             body = bodies.get(template) if method in ("post", "patch") else None
-            response = await svc.client.request(method, path, json=body, headers=svc.admin)
+            headers = as_user if template.startswith("/auth/") else svc.admin
+            response = await svc.client.request(method, path, json=body, headers=headers)
             if template in no_database:
                 assert response.status_code == 200, (method, path)
                 continue

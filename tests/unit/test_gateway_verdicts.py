@@ -26,6 +26,7 @@ GATEWAY_STATUS = {
     Failure.INVALID: 401,
     Failure.EXPIRED: 401,
     Failure.REVOKED: 401,
+    Failure.USER_DISABLED: 401,
     Failure.WRONG_SERVICE: 403,
     Failure.ENVIRONMENT_MISMATCH: 403,
     Failure.IP_NOT_ALLOWED: 403,

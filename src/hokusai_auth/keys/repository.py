@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hokusai_auth.keys.models import APIKey
@@ -70,6 +70,33 @@ async def page(
         )
     query = query.order_by(APIKey.created_at.desc(), APIKey.id.desc()).limit(limit)
     rows: Sequence[APIKey] = (await session.execute(query)).scalars().all()
+    return rows
+
+
+async def count_usable(session: AsyncSession, user_id: str, now: datetime) -> int:
+    """How many keys ``user_id`` owns that work at ``now`` (what MAX_KEYS_PER_USER counts)."""
+    query = _filtered(select(func.count()).select_from(APIKey), KeyFilter(user_id=user_id, active_at=now))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def touch_owned_by(session: AsyncSession, user_id: str, now: datetime) -> Sequence[APIKey]:
+    """Move every key of ``user_id`` to a new version (its owner was disabled or enabled): caches everywhere
+    then reload them, with the owner's new state. The keys, as they now are."""
+    await session.execute(
+        update(APIKey)
+        .where(APIKey.user_id == user_id)
+        .values(updated_at=now, version=APIKey.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows: Sequence[APIKey] = (
+        (
+            await session.execute(
+                select(APIKey).where(APIKey.user_id == user_id).execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return rows
 
 

@@ -3,13 +3,13 @@ change; caches hear about a change only after it committed."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import BaseModel
 
 from hokusai._keys import masked_prefix
 from hokusai._vocabulary import ErrorCode
@@ -17,13 +17,15 @@ from hokusai_auth import times
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
-from hokusai_auth.errors import conflict, invalid_field, not_found
+from hokusai_auth.errors import ServiceError, conflict, invalid_field, not_found
 from hokusai_auth.keys import repository, tokens
 from hokusai_auth.keys.changes import KeyChanges
 from hokusai_auth.keys.hashing import KeyHasher
 from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
 from hokusai_auth.keys.store import state_of
+from hokusai_auth.users import repository as users
+from hokusai_auth.web import pagination
 from hokusai_auth.web.context import RequestContext
 
 KEY_NOT_FOUND = "API key not found"
@@ -62,18 +64,7 @@ def to_info(row: APIKey, now: datetime) -> APIKeyInfo:
 
 
 def encode_cursor(row: APIKey) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, key_id = raw.split("|", 1)
-        # A naive or far-off time is no cursor of ours: it would fail (500) when bound to the query.
-        return times.parse(created), uuid.UUID(key_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid_field("cursor", "not a cursor returned by this endpoint", "query") from None
+    return pagination.encode_cursor(row.created_at, row.id)
 
 
 def parse_key_id(value: str) -> uuid.UUID:
@@ -92,12 +83,14 @@ class KeyService:
         hasher: KeyHasher,
         clock: Clock,
         changes: KeyChanges,
+        max_keys_per_user: int = 25,
     ) -> None:
         self._db = database
         self._digester = digester
         self._hasher = hasher
         self._clock = clock
         self._changes = changes
+        self._max_keys_per_user = max_keys_per_user
 
     async def _new_secret(self, environment: str) -> tuple[str, str, str]:
         """A fresh key, its lookup digest and its bcrypt hash. Hashing happens before any transaction opens so
@@ -105,7 +98,13 @@ class KeyService:
         key = tokens.generate(environment)
         return key, self._digester.digest(key), await self._hasher.hash(key)
 
-    async def create(self, request: CreateKeyRequest, ctx: RequestContext) -> CreatedKey:
+    async def create(
+        self, request: CreateKeyRequest, ctx: RequestContext, *, owner: uuid.UUID | None = None
+    ) -> CreatedKey:
+        """``owner``: a signed-in user creating their own key (None: an operator, who may name any owner)."""
+        if owner is not None:
+            _users_may_not_set(request, {"user_id", "billing_plan"})
+            request = request.model_copy(update={"user_id": str(owner)})
         key, digest, key_hash = await self._new_secret(request.environment)
         now = self._clock.now()
         row = APIKey(
@@ -130,6 +129,14 @@ class KeyService:
             expires_at=now + timedelta(days=request.expires_in_days) if request.expires_in_days else None,
         )
         async with self._db.writer.begin() as session:
+            if owner is not None:
+                # The user's row lock serializes their concurrent creates, so the limit holds exactly.
+                await users.get(session, owner, for_update=True)
+                if await repository.count_usable(session, request.user_id, now) >= self._max_keys_per_user:
+                    raise conflict(
+                        ErrorCode.KEY_LIMIT_REACHED,
+                        f"You already have {self._max_keys_per_user} active keys: revoke one first",
+                    )
             repository.add(session, row)
             recorder.record(
                 session,
@@ -142,17 +149,15 @@ class KeyService:
             )
         return CreatedKey(api_key=key, key_id=row.id, key_info=to_info(row, now))
 
-    async def get(self, key_id: uuid.UUID) -> APIKeyInfo:
+    async def get(self, key_id: uuid.UUID, *, owner: uuid.UUID | None = None) -> APIKeyInfo:
         async with self._db.reader() as session:
-            row = await repository.get(session, key_id)
-        if row is None:
-            raise not_found(KEY_NOT_FOUND)
+            row = _owned(await repository.get(session, key_id), owner)
         return to_info(row, self._clock.now())
 
     async def list(
         self, flt: repository.KeyFilter, limit: int, cursor: str | None, *, active_only: bool = False
     ) -> KeyPage:
-        after = decode_cursor(cursor) if cursor else None
+        after = pagination.decode_cursor(cursor) if cursor else None
         now = self._clock.now()
         if active_only:
             flt = replace(flt, active_at=now)
@@ -162,13 +167,15 @@ class KeyService:
         rows = rows[:limit]
         return KeyPage([to_info(row, now) for row in rows], encode_cursor(rows[-1]) if more and rows else None)
 
-    async def update(self, key_id: uuid.UUID, request: UpdateKeyRequest, ctx: RequestContext) -> APIKeyInfo:
+    async def update(
+        self, key_id: uuid.UUID, request: UpdateKeyRequest, ctx: RequestContext, *, owner: uuid.UUID | None = None
+    ) -> APIKeyInfo:
+        if owner is not None:
+            _users_may_not_set(request, {"billing_plan", "allow_expiry_extension"})
         fields = request.model_fields_set - {"allow_expiry_extension"}
         now = self._clock.now()
         async with self._db.writer.begin() as session:
-            row = await repository.get(session, key_id, for_update=True)
-            if row is None:
-                raise not_found(KEY_NOT_FOUND)
+            row = _owned(await repository.get(session, key_id, for_update=True), owner)
             changes = {name: getattr(request, name) for name in sorted(fields)}
             _check_update(row, changes, request.allow_expiry_extension, now)
             changed = {name: value for name, value in changes.items() if getattr(row, name) != value}
@@ -186,16 +193,15 @@ class KeyService:
                     target_id=str(row.id),
                     details={"changed": {k: _jsonable(v) for k, v in changed.items()}},
                 )
+                state = state_of(row, owner_active=await users.is_active(session, row.user_id))
         if changed:
-            await self._changes.key_changed(state_of(row), row.lookup_digest)
+            await self._changes.key_changed(state, row.lookup_digest)
         return to_info(row, now)
 
-    async def revoke(self, key_id: uuid.UUID, ctx: RequestContext) -> None:
+    async def revoke(self, key_id: uuid.UUID, ctx: RequestContext, *, owner: uuid.UUID | None = None) -> None:
         now = self._clock.now()
         async with self._db.writer.begin() as session:
-            row = await repository.get(session, key_id, for_update=True)
-            if row is None:
-                raise not_found(KEY_NOT_FOUND)
+            row = _owned(await repository.get(session, key_id, for_update=True), owner)
             already = not row.is_active
             if not already:
                 row.is_active = False
@@ -211,14 +217,15 @@ class KeyService:
                 target_id=str(row.id),
                 details={"already_revoked": True} if already else None,
             )
+            state = state_of(row, owner_active=await users.is_active(session, row.user_id))
         if not already:
-            await self._changes.key_changed(state_of(row), row.lookup_digest)
+            await self._changes.key_changed(state, row.lookup_digest)
 
-    async def rotate(self, key_id: uuid.UUID, grace_seconds: int, ctx: RequestContext) -> CreatedKey:
+    async def rotate(
+        self, key_id: uuid.UUID, grace_seconds: int, ctx: RequestContext, *, owner: uuid.UUID | None = None
+    ) -> CreatedKey:
         async with self._db.reader() as session:
-            current = await repository.get(session, key_id)
-        if current is None:
-            raise not_found(KEY_NOT_FOUND)
+            current = _owned(await repository.get(session, key_id), owner)
         _check_rotatable(current, self._clock.now())  # fail fast before paying for bcrypt
         key, digest, key_hash = await self._new_secret(current.environment)
 
@@ -274,9 +281,25 @@ class KeyService:
                 },
             )
             await session.refresh(old)  # the conditional UPDATE changed it behind the ORM's back
-            old_state = state_of(old)
+            old_state = state_of(old, owner_active=await users.is_active(session, old.user_id))
         await self._changes.key_changed(old_state, old.lookup_digest)
         return CreatedKey(api_key=key, key_id=new.id, key_info=to_info(new, now))
+
+
+def _owned(row: APIKey | None, owner: uuid.UUID | None) -> APIKey:
+    """The key, if it exists and ``owner`` (when given) owns it: another user's key is "not found" to a user,
+    exactly like a key that does not exist, so ids cannot be probed."""
+    if row is None or (owner is not None and row.user_id != str(owner)):
+        raise not_found(KEY_NOT_FOUND)
+    return row
+
+
+def _users_may_not_set(request: BaseModel, fields: set[str]) -> None:
+    given = sorted(fields & request.model_fields_set)
+    if given:
+        raise ServiceError(
+            403, ErrorCode.FORBIDDEN, f"{', '.join(given)}: only an operator (the admin token) may set this"
+        )
 
 
 def _check_rotatable(row: APIKey, now: datetime) -> None:

@@ -9,12 +9,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from hokusai_auth.db.engine import Database
 from hokusai_auth.keys import repository
 from hokusai_auth.keys.models import APIKey
+from hokusai_auth.users import repository as users
 from hokusai_auth.validation.ports import StoredKey, StoreUnavailable
 from hokusai_auth.validation.state import KeyState, hash_fingerprint
 
 
-def state_of(row: APIKey) -> KeyState:
-    """The row as the caches hold it: immutable, with the allowlist parsed once."""
+def state_of(row: APIKey, *, owner_active: bool) -> KeyState:
+    """The row as the caches hold it: immutable, with the allowlist parsed once. ``owner_active``: whether the
+    user who owns the key may use it (users/repository.is_active, read in the same session as the row)."""
     networks = None
     if row.allowed_ips is not None:
         networks = tuple(ipaddress.ip_network(item, strict=False) for item in row.allowed_ips)
@@ -35,6 +37,7 @@ def state_of(row: APIKey) -> KeyState:
         is_active=row.is_active,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        owner_active=owner_active,
     )
 
 
@@ -47,7 +50,8 @@ class DatabaseKeyStore:
         try:
             async with self._db.reader() as session:
                 row = await repository.get_by_digest(session, digest)
+                owner_active = row is None or await users.is_active(session, row.user_id)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         self.reads += 1
-        return None if row is None else StoredKey(state_of(row), row.key_hash)
+        return None if row is None else StoredKey(state_of(row, owner_active=owner_active), row.key_hash)

@@ -23,7 +23,7 @@ from starlette.routing import Match
 
 from hokusai_auth.components import components_of
 from hokusai_auth.deps import PRINCIPAL_KEY, Requirement
-from hokusai_auth.errors import ServiceError
+from hokusai_auth.errors import UNAVAILABLE_ERRORS, ServiceError, unavailable
 from hokusai_auth.security.principal import Credentials
 from hokusai_auth.web.asgi import ASGIApp, Receive, Scope, Send, send_json
 
@@ -71,8 +71,15 @@ class CredentialGate:
                 try:
                     credentials = components_of(scope["app"]).get(Credentials)
                     scope[PRINCIPAL_KEY] = await credentials.authenticate(scope, requirement)
+                except UNAVAILABLE_ERRORS:  # a check that needs the database (a session's state) and cannot reach it
+                    await _answer(send, unavailable())
+                    return
                 except ServiceError as error:
-                    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-                    await send_json(send, error.status, error.body(), headers)
+                    await _answer(send, error)
                     return
         await self.app(scope, receive, send)
+
+
+async def _answer(send: Send, error: ServiceError) -> None:
+    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
+    await send_json(send, error.status, error.body(), headers)

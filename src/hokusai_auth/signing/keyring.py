@@ -37,6 +37,7 @@ from hokusai import _jws
 from hokusai_auth.background import Periodic
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
+from hokusai_auth.errors import unavailable
 from hokusai_auth.signing.models import SigningKey
 from hokusai_auth.signing.sealing import Sealer, UnsealError
 
@@ -128,7 +129,10 @@ class SigningKeyRing:
         return self._view().keys
 
     def jwks(self) -> dict[str, Any]:
-        """The published keys as a JWK Set (RFC 7517), newest first (a copy: the caller may change it)."""
+        """The published keys as a JWK Set (RFC 7517), newest first (a copy: the caller may change it). 503 while
+        the keys are not loaded: an empty set would tell verifiers, for as long as they cache it, that no token is
+        good."""
+        self._require()
         return {"keys": [dict(jwk) for jwk in self._view().jwks["keys"]]}
 
     def _view(self) -> _Published:
@@ -152,8 +156,8 @@ class SigningKeyRing:
         return _Published(MappingProxyType(keys), jwks, valid_until)
 
     def _require(self) -> _Snapshot:
-        if self._snapshot is None:
-            raise RuntimeError("the signing keys are not loaded: await SigningKeyRing.load() first")
+        if self._snapshot is None:  # the database was down at start: sign-in waits for it like everything else
+            raise unavailable()
         return self._snapshot
 
     # -------------------------------------------------------------------------------------------- loading
@@ -167,7 +171,11 @@ class SigningKeyRing:
         self._install(rows)
 
     async def reload(self) -> None:
-        """Read the keys again (another instance or the CLI may have rotated)."""
+        """Read the keys again (another instance or the CLI may have rotated); load them if the database was
+        down when the service started."""
+        if self._snapshot is None:
+            await self.load()
+            return
         async with self._reload_lock:
             self._install(await self._read())
             self.reloads += 1

@@ -7,15 +7,15 @@ primary-key order, so concurrent batches from several instances take row locks i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hokusai_auth.db.upsert import insert_for
 from hokusai_auth.keys.models import APIKey
 from hokusai_auth.usage import histogram
 from hokusai_auth.usage.buffer import Counts, IdempotencyRef, RollupKey
@@ -24,14 +24,11 @@ from hokusai_auth.usage.models import ADDITIVE, usage_flushes, usage_idempotency
 rollups = usage_rollups.c
 
 
-def _insert(session: AsyncSession) -> Callable[..., Any]:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def claim_batches(session: AsyncSession, batch_ids: Sequence[uuid.UUID], now: datetime) -> set[uuid.UUID]:
     """Mark batches written; the ids of those not written before (only these may be counted)."""
-    stmt = _insert(session)(usage_flushes).on_conflict_do_nothing(index_elements=["id"]).returning(usage_flushes.c.id)
+    stmt = (
+        insert_for(session)(usage_flushes).on_conflict_do_nothing(index_elements=["id"]).returning(usage_flushes.c.id)
+    )
     rows = [{"id": batch_id, "flushed_at": now} for batch_id in sorted(batch_ids)]
     return set((await session.execute(stmt, rows)).scalars())
 
@@ -44,7 +41,7 @@ async def claim_idempotency_keys(
         return set()
     table = usage_idempotency_keys
     stmt = (
-        _insert(session)(table)
+        insert_for(session)(table)
         .on_conflict_do_nothing(index_elements=["key_id", "idempotency_key"])
         .returning(table.c.key_id, table.c.idempotency_key)
     )
@@ -74,7 +71,7 @@ async def add_rollups(session: AsyncSession, counted: dict[RollupKey, Counts]) -
     add up exactly."""
     if not counted:
         return
-    stmt = _insert(session)(usage_rollups)
+    stmt = insert_for(session)(usage_rollups)
     excluded = stmt.excluded
     updates: dict[str, Any] = {name: rollups[name] + excluded[name] for name in ADDITIVE}
     updates["response_time_ms_max"] = case(

@@ -1,7 +1,7 @@
 """A key's validation state: the immutable snapshot that caches hold, and the checks made against it.
 
-Checks run in a fixed order (revoked, expired, environment, service, IP allowlist, scope) so the same key and
-request always get the same answer, whichever instance or embedding answers.
+Checks run in a fixed order (revoked, expired, owner disabled, environment, service, IP allowlist, scope) so the
+same key and request always get the same answer, whichever instance or embedding answers.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class KeyState:
     is_active: bool
     expires_at: datetime | None
     revoked_at: datetime | None
+    owner_active: bool = True  # False while an operator has disabled the user who owns the key
     # The id as text, once: it names the rate-limit bucket and the answer on every validation of a cached key.
     key_id_text: str = field(init=False, repr=False, compare=False)
 
@@ -90,6 +91,8 @@ class KeyState:
             return reject(Failure.REVOKED)
         if self.expires_at is not None and now >= self.expires_at:
             return reject(Failure.EXPIRED)
+        if not self.owner_active:
+            return reject(Failure.USER_DISABLED)
         if request.environment is not None and request.environment != self.environment:
             return reject(
                 Failure.ENVIRONMENT_MISMATCH,
@@ -142,6 +145,7 @@ class KeyState:
             "is_active": self.is_active,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "owner_active": self.owner_active,
         }
 
     @classmethod
@@ -164,6 +168,7 @@ class KeyState:
             is_active=bool(data["is_active"]),
             expires_at=datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None,
             revoked_at=datetime.fromisoformat(data["revoked_at"]) if data.get("revoked_at") else None,
+            owner_active=bool(data.get("owner_active", True)),
         )
 
 

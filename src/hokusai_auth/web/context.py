@@ -5,7 +5,7 @@ once in limits.py): a long User-Agent is recorded shortened rather than failing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.requests import Request
 
@@ -32,6 +32,9 @@ class RequestContext:
             user_agent=mask_keys(agent)[:USER_AGENT_MAX] if agent else None,  # audit records hold no secret
             request_id=scope.get("hokusai.request_id"),  # the envelope only admits ids that fit their column
         )
+
+    def with_actor(self, actor: str) -> RequestContext:
+        return replace(self, actor=actor)
 
     @classmethod
     def of(cls, request: Request, actor: str, proxies: tuple[IPNetwork, ...]) -> RequestContext:

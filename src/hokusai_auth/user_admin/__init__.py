@@ -1,0 +1,1 @@
+"""Operators on users: list, read, disable and enable (admin token)."""
