@@ -127,7 +127,11 @@ class Shell:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._raw = ""
         self.transcript = ""
-        self._until_done(time.monotonic() + 30, {}, "the shell's first prompt")
+        try:
+            self._until_done(time.monotonic() + 30, {}, "the shell's first prompt")
+        except AssertionError:
+            self.close()
+            raise
 
     def _read(self, timeout: float) -> bool:
         """Read what is there within ``timeout``; False when nothing came."""
