@@ -66,6 +66,10 @@ class ServiceError(Exception):
     def body(self) -> dict[str, Any]:
         return {"detail": mask_keys(self.detail), "code": self.code, **self.extra}
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers as ASGI sends them (for the layers in front of the framework)."""
+        return [(name.lower().encode(), value.encode()) for name, value in self.headers.items()]
+
 
 def unavailable() -> ServiceError:
     return ServiceError(

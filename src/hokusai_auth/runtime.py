@@ -231,18 +231,8 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         redis = validation.redis
         database, clock = validation.database, validation.clock
 
-        signing_keys = SigningKeyRing(database, settings.require_secret_key(), clock, settings.access_token_ttl)
-        try:
-            await signing_keys.load()
-        except UNAVAILABLE_ERRORS:  # start anyway, as with the rest: sign-in answers 503 until the keys load
-            logger.warning("signing keys not loaded: the database did not answer; retrying in the background")
-        signing_keys.start()  # reloads now and then: a key rotated on another instance is signed with here too
-        exits.push_async_callback(signing_keys.stop)
-        access_tokens = AccessTokens(signing_keys, issuer=settings.public_url, ttl=settings.access_token_ttl)
-        session_states = SessionStates(database, ttl=settings.cache_ttl)
-        session_feed = SessionFeed(database, session_states, clock, interval=settings.change_feed_interval)
-        session_feed.start()
-        exits.push_async_callback(session_feed.stop)
+        tokens = await exits.enter_async_context(open_token_checking(settings, database, clock))
+        signing_keys, access_tokens, session_states = tokens.signing_keys, tokens.access_tokens, tokens.states
         users = UserService(database=database)
         sessions = SessionService(
             database=database,
@@ -252,7 +242,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             refresh_ttl=settings.refresh_token_ttl,
             states=session_states,
         )
-        token_checker = TokenChecker(access_tokens, session_states, clock)
+        token_checker = tokens.checker
         yield Runtime(
             **_fields_of(validation),
             keys=KeyService(
@@ -277,7 +267,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             ),
             sessions=sessions,
             session_states=session_states,
-            session_feed=session_feed,
+            session_feed=tokens.feed,
             sign_in=SignIn(
                 database=database,
                 clock=clock,
@@ -294,6 +284,43 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
                 required={"database": validation.database.ping},
                 optional={"redis": redis.ping} if redis is not None else {},
             ),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenChecking:
+    """What checks access tokens in this process: the signing keys, the session states and their feed."""
+
+    signing_keys: SigningKeyRing
+    access_tokens: AccessTokens
+    states: SessionStates
+    feed: SessionFeed
+    checker: TokenChecker
+
+
+@asynccontextmanager
+async def open_token_checking(settings: Settings, database: Database, clock: Clock) -> AsyncIterator[TokenChecking]:
+    """The service opens this, and so does the embedded middleware that accepts session tokens: both check a
+    token the same way, against the same database."""
+    async with AsyncExitStack() as exits:
+        signing_keys = SigningKeyRing(database, settings.require_secret_key(), clock, settings.access_token_ttl)
+        try:
+            await signing_keys.load()
+        except UNAVAILABLE_ERRORS:  # start anyway, as with the rest: sign-in answers 503 until the keys load
+            logger.warning("signing keys not loaded: the database did not answer; retrying in the background")
+        signing_keys.start()  # reloads now and then: a key rotated on another instance is signed with here too
+        exits.push_async_callback(signing_keys.stop)
+        access_tokens = AccessTokens(signing_keys, issuer=settings.public_url, ttl=settings.access_token_ttl)
+        states = SessionStates(database, ttl=settings.cache_ttl)
+        feed = SessionFeed(database, states, clock, interval=settings.change_feed_interval)
+        feed.start()
+        exits.push_async_callback(feed.stop)
+        yield TokenChecking(
+            signing_keys=signing_keys,
+            access_tokens=access_tokens,
+            states=states,
+            feed=feed,
+            checker=TokenChecker(access_tokens, states, clock),
         )
 
 

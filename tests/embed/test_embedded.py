@@ -153,3 +153,55 @@ async def test_middleware_refuses_a_credential_given_twice_like_the_service(serv
         assert response.status_code == 400
         assert response.json()["code"] == "duplicate_credential"
         assert key not in response.text
+
+
+async def test_middleware_accepts_a_users_session_token_where_asked(service: Service, database_url: str) -> None:
+    from hokusai_auth.embed import AuthenticatedUser
+    from tests.wallet import Wallet, bearer, sign_in
+
+    app = FastAPI()
+
+    @app.get("/whoami")
+    async def whoami(request: Request) -> dict[str, Any]:
+        who = request.state.hokusai
+        if isinstance(who, AuthenticatedUser):
+            return {"user_id": str(who.user_id), "wallet": who.wallet_address}
+        return {"key_id": str(who.key_id)}
+
+    app.add_middleware(
+        HokusaiAuthMiddleware,
+        service_id="platform",
+        accept_session_tokens=True,
+        settings=make_settings(database_url, change_feed_interval=0.1),
+    )
+    session = await sign_in(service.client, Wallet())
+    key = (await service.create_key(service_id="platform"))["api_key"]
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+        )
+        await stack.enter_async_context(AsgiLifespan(app))
+        as_user = await client.get("/whoami", headers=bearer(session["access_token"]))
+        assert as_user.status_code == 200, as_user.text
+        assert as_user.json() == {"user_id": session["user_id"], "wallet": session["wallet_address"]}
+        assert "key_id" in (await client.get("/whoami", headers=bearer(key))).json(), "keys still work"
+        forged = await client.get("/whoami", headers=bearer(session["access_token"][:-3] + "abc"))
+        assert forged.status_code == 401
+        assert forged.json()["code"] == "invalid_token"
+
+        await service.client.post("/auth/logout", headers=bearer(session["access_token"]))
+
+        async def refused() -> bool:
+            answer = await client.get("/whoami", headers=bearer(session["access_token"]))
+            return answer.status_code == 401 and answer.json()["code"] == "session_revoked"
+
+        assert await eventually(refused, within=2.0) < 2.0, "a logout elsewhere reaches the middleware"
+
+
+async def test_without_the_option_a_session_token_is_not_a_key(service: Service, api_client: Any) -> None:
+    from tests.wallet import Wallet, bearer, sign_in
+
+    session = await sign_in(service.client, Wallet())
+    response = await api_client.get("/models", headers=bearer(session["access_token"]))
+    assert response.status_code == 401
+    assert response.json()["code"] in ("missing_api_key", "invalid_api_key")

@@ -8,6 +8,6 @@ contract as ``POST /api/v1/keys/validate``. Configure them with the auth service
 """
 
 from hokusai_auth.embed.middleware import HokusaiAuthMiddleware
-from hokusai_auth.embed.validator import AuthenticatedKey, EmbeddedValidator
+from hokusai_auth.embed.validator import AuthenticatedKey, AuthenticatedUser, EmbeddedValidator
 
-__all__ = ["AuthenticatedKey", "EmbeddedValidator", "HokusaiAuthMiddleware"]
+__all__ = ["AuthenticatedKey", "AuthenticatedUser", "EmbeddedValidator", "HokusaiAuthMiddleware"]

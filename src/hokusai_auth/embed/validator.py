@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from hokusai_auth import bootstrap
 from hokusai_auth.clock import Clock
-from hokusai_auth.runtime import open_validation
+from hokusai_auth.runtime import open_token_checking, open_validation
+from hokusai_auth.sessions.verification import TokenChecker
 from hokusai_auth.settings import Settings
 from hokusai_auth.validation.state import CheckRequest
 from hokusai_auth.validation.validator import Validator, Verdict
@@ -53,21 +54,45 @@ class AuthenticatedKey:
         return not self.scopes or scope in self.scopes
 
 
+@dataclass(frozen=True, slots=True)
+class AuthenticatedUser:
+    """What a handler learns about the caller once a user's access token was accepted (``request.state.hokusai``,
+    with ``accept_session_tokens=True``)."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    wallet_address: str | None
+    expires_at: datetime
+
+
 class EmbeddedValidator:
-    def __init__(self, validator: Validator, *, trusted_proxies: tuple[IPNetwork, ...] = ()) -> None:
+    def __init__(
+        self,
+        validator: Validator,
+        *,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
+        token_checker: TokenChecker | None = None,
+    ) -> None:
         self._validator = validator
         self.trusted_proxies = trusted_proxies  # which proxies may name the client's address (the middleware)
+        self.token_checker = token_checker  # set when opened with session_tokens=True
 
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, settings: Settings | None = None, *, clock: Clock | None = None
+        cls, settings: Settings | None = None, *, clock: Clock | None = None, session_tokens: bool = False
     ) -> AsyncIterator[EmbeddedValidator]:
         """Open against ``settings`` (default: from the environment, like the service: on one machine with no
-        configuration it finds the embedded default's data directory)."""
+        configuration it finds the embedded default's data directory). ``session_tokens``: also check users'
+        access tokens, exactly as the service does (same database: signing keys, sessions, revocations)."""
         prepared, _ = bootstrap.prepare(settings or Settings())
-        async with open_validation(prepared, clock=clock) as runtime:
-            yield cls(runtime.validator, trusted_proxies=runtime.trusted_proxies)
+        async with AsyncExitStack() as exits:
+            runtime = await exits.enter_async_context(open_validation(prepared, clock=clock))
+            checker = None
+            if session_tokens:
+                checking = open_token_checking(prepared, runtime.database, runtime.clock)
+                checker = (await exits.enter_async_context(checking)).checker
+            yield cls(runtime.validator, trusted_proxies=runtime.trusted_proxies, token_checker=checker)
 
     async def validate(
         self,

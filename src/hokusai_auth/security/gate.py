@@ -81,5 +81,4 @@ class CredentialGate:
 
 
 async def _answer(send: Send, error: ServiceError) -> None:
-    headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-    await send_json(send, error.status, error.body(), headers)
+    await send_json(send, error.status, error.body(), error.raw_headers())

@@ -20,7 +20,7 @@ from hokusai_auth.sessions.verification import TokenChecker, TokenRefusal
 from hokusai_auth.web.asgi import Scope
 from hokusai_auth.web.client_ip import IPNetwork
 from hokusai_auth.web.context import RequestContext
-from hokusai_auth.web.credentials import bearer_token
+from hokusai_auth.web.credentials import bearer_token, jwt_shaped
 
 
 class Credentials:
@@ -60,7 +60,7 @@ class Credentials:
         if requirement is Requirement.USER:
             return await self._user(token, requirement, ctx, action)
         actor = self._admin.identify(token)
-        if actor is None and requirement is Requirement.ADMIN_OR_USER and _jwt_shaped(token):
+        if actor is None and requirement is Requirement.ADMIN_OR_USER and jwt_shaped(token):
             return await self._user(token, requirement, ctx, action)
         if requirement is Requirement.SERVICE:
             service_actor = self._services.identify(token)
@@ -86,8 +86,3 @@ class Credentials:
             )
         actor = f"user:{checked.user_id}"
         return Principal(requirement, replace(ctx, actor=actor), checked.user_id, checked.session_id)
-
-
-def _jwt_shaped(token: str) -> bool:
-    """Three dot-separated parts: what an access token looks like (asked only once no admin token matched)."""
-    return token.count(".") == 2

@@ -62,8 +62,7 @@ async def answer_token(checking: TokenChecking, scope: Scope, raw_body: bytes) -
     try:
         checked = await checking.token_checker.check(token)
     except ServiceError as error:  # 503: the database did not answer
-        headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-        return error.status, orjson.dumps(error.body()), headers
+        return error.status, orjson.dumps(error.body()), error.raw_headers()
     if isinstance(checked, TokenRefusal):
         headers = [*_JSON, (b"www-authenticate", b'Bearer error="invalid_token"')]
         return 401, orjson.dumps(_refusal_body(checked)), headers

@@ -58,6 +58,12 @@ def bearer_token(scope: Scope) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def jwt_shaped(token: str) -> bool:
+    """Three dot-separated parts: what an access token (a JWT) looks like; never an API key or an admin token
+    (those have no dots), so it tells the two kinds apart without trying either."""
+    return token.count(".") == 2
+
+
 def _basic_key(value: str) -> str | None:
     scheme, _, encoded = value.strip().partition(" ")
     if scheme.lower() != "basic":
