@@ -304,7 +304,8 @@ class VerifiedTokens:
     requests, and an Ed25519 verification costs 50-300 µs where a lookup costs well under one. Only tokens
     that verified get in, so random tokens cannot fill it; a hit still needs its key among ``keys`` (a key
     dropped from the JWKS drops its tokens), and the caller still checks the claims (``exp``) every time.
-    Bounded: the oldest entry leaves first. Safe to share between threads."""
+    Bounded, least recently used first: a hit moves its token to the back, so the tokens in use stay however
+    many others pass through. Safe to share between threads (each step is one dict operation)."""
 
     def __init__(self, max_entries: int = 4096) -> None:
         self._max = max_entries
@@ -316,6 +317,8 @@ class VerifiedTokens:
         if entry is not None:
             kid, key, claims = entry
             if keys.get(kid) is key:
+                self._entries.pop(token, None)  # to the back: most recently used
+                self._entries[token] = entry
                 return dict(claims)
         kid, key, claims = _verify(token, keys)
         if self._max > 0:

@@ -433,3 +433,26 @@ def test_verify_and_check_are_fast_for_a_remembered_token() -> None:
     for _ in range(1000):
         _jws.check_claims(cache.verify(token, KEYS), issuer=ISSUER, now=time.time())
     assert (time.perf_counter() - started) / 1000 < 0.001
+
+
+def test_the_verified_token_cache_keeps_the_tokens_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Least recently used leaves first: a token presented again and again is verified once, however many other
+    tokens pass through."""
+    private = Ed25519PrivateKey.generate()
+    keys = {"k": private.public_key()}
+    cache = _jws.VerifiedTokens(max_entries=3)
+    hot = _jws.sign({"n": 0}, "k", private)
+    verified: list[str] = []
+    real = _jws._verify
+
+    def counting(token: str, known: Any) -> Any:
+        verified.append(token)
+        return real(token, known)
+
+    monkeypatch.setattr(_jws, "_verify", counting)
+    cache.verify(hot, keys)
+    for n in range(1, 10):
+        cache.verify(_jws.sign({"n": n}, "k", private), keys)
+        cache.verify(hot, keys)
+    assert verified.count(hot) == 1
+    assert len(cache) == 3

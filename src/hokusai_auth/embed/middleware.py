@@ -128,4 +128,3 @@ class HokusaiAuthMiddleware:
             await send(message)
 
         await self.app(scope, receive_and_start, send_and_stop)
-

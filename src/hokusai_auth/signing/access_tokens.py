@@ -35,7 +35,7 @@ class AccessTokens:
         audience: str = _jws.AUDIENCE,
         ttl: int,
         leeway_s: float = _jws.DEFAULT_LEEWAY_S,
-        remembered: int = 4096,
+        remembered: int = 16_384,  # ~1.5 KB each: every live token of a busy instance
     ) -> None:
         self._keyring = keyring
         self.issuer = issuer
