@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any, Final, TypeVar
 
-from hokusai._errors import InvalidRequestError, parse_retry_after
+from hokusai._errors import InvalidRequestError, error_for, parse_retry_after
 from hokusai._keys import check_format
 from hokusai._models import (
     APIKeyInfo,
@@ -25,16 +26,24 @@ from hokusai._models import (
     Page,
     RateLimitStatus,
     Readiness,
+    Session,
+    SessionInfo,
+    SiweChallenge,
+    TokenValidation,
     UsageAggregate,
     UsageStats,
+    UserInfo,
     ValidationResult,
     decode,
 )
-from hokusai._transport import Answer, Call, path
-from hokusai._vocabulary import Failure
+from hokusai._transport import CURRENT_SESSION, Answer, Call, path
+from hokusai._vocabulary import Failure, TokenFailure
 
 T = TypeVar("T")
 KEYS = "/api/v1/keys"
+USERS = "/api/v1/admin/users"
+# The key endpoints take the admin token (every key) or a signed-in user's access token (their own keys).
+KEY_MANAGER: Final = "admin_or_user"
 
 
 class _Unset(Enum):
@@ -77,6 +86,13 @@ def _list(values: Iterable[str] | None) -> list[str] | None:
     return None if values is None else list(values)
 
 
+def _every(cls: type[T]) -> Any:
+    def parse(answer: Answer) -> list[T]:
+        return [decode(cls, item) for item in decode(list[dict[str, Any]], answer.body)]
+
+    return parse
+
+
 # ----------------------------------------------------------------------------------------------- API keys
 
 
@@ -94,7 +110,7 @@ def create_key(
     billing_plan: str | None = None,
     user_id: str | None = None,
 ) -> Call[CreatedKey]:
-    """Create an API key (admin). The answer holds the key itself, shown this once."""
+    """Create an API key (admin, or a user for themselves). The answer holds the key itself, shown this once."""
     body = _body(
         name=name,
         service_id=service_id,
@@ -109,7 +125,7 @@ def create_key(
         user_id=user_id,
     )
     # Never repeated after it may have reached the service: a retry could mint a second key.
-    return Call("POST", KEYS, _one(CreatedKey), json=body, idempotent=False)
+    return Call("POST", KEYS, _one(CreatedKey), json=body, idempotent=False, credential=KEY_MANAGER)
 
 
 def list_keys(
@@ -120,15 +136,15 @@ def list_keys(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Call[Page[APIKeyInfo]]:
-    """One page of API keys, newest first (admin)."""
+    """One page of API keys, newest first (admin: every key; a user: their own)."""
     params: dict[str, Any] = {"service_id": service_id, "user_id": user_id, "active_only": active_only or None}
     params |= {"limit": limit, "cursor": cursor}
-    return Call("GET", KEYS, _page(APIKeyInfo), params=params)
+    return Call("GET", KEYS, _page(APIKeyInfo), params=params, credential=KEY_MANAGER)
 
 
 def get_key(key_id: str) -> Call[APIKeyInfo]:
-    """One API key's settings and state (admin)."""
-    return Call("GET", path(KEYS + "/{}", key_id), _one(APIKeyInfo))
+    """One API key's settings and state (admin, or its owner)."""
+    return Call("GET", path(KEYS + "/{}", key_id), _one(APIKeyInfo), credential=KEY_MANAGER)
 
 
 def update_key(
@@ -160,19 +176,124 @@ def update_key(
         raise InvalidRequestError("update_key: nothing to change; give at least one field")
     if allow_expiry_extension:
         body["allow_expiry_extension"] = True
-    return Call("PATCH", path(KEYS + "/{}", key_id), _one(APIKeyInfo), json=body)
+    return Call("PATCH", path(KEYS + "/{}", key_id), _one(APIKeyInfo), json=body, credential=KEY_MANAGER)
 
 
 def revoke_key(key_id: str) -> Call[str]:
     """Revoke a key at once and for good (admin); revoking twice is not an error."""
-    return Call("DELETE", path(KEYS + "/{}", key_id), _message)
+    return Call("DELETE", path(KEYS + "/{}", key_id), _message, credential=KEY_MANAGER)
 
 
 def rotate_key(key_id: str, *, grace_period_seconds: int | None = None) -> Call[CreatedKey]:
     """Replace a key with a new one carrying the same settings (admin). The old one keeps working for
     ``grace_period_seconds`` (default 0: it stops when this returns). A key rotates once."""
     body = _body(grace_period_seconds=grace_period_seconds)
-    return Call("POST", path(KEYS + "/{}/rotate", key_id), _one(CreatedKey), json=body or None, idempotent=False)
+    return Call("POST", path(KEYS + "/{}/rotate", key_id), _one(CreatedKey), json=body or None, idempotent=False,
+                credential=KEY_MANAGER)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- sign-in, sessions
+
+
+def siwe_challenge(wallet_address: str, chain_id: int | None = None) -> Call[SiweChallenge]:
+    """A sign-in message (EIP-4361) for this wallet to sign with personal_sign (public). Its nonce is single-use
+    and expires after 5 minutes."""
+    body = _body(wallet_address=wallet_address, chain_id=chain_id)
+    return Call("POST", "/auth/siwe/challenge", _one(SiweChallenge), json=body, credential="none")
+
+
+def siwe_verify(message: str, signature: str) -> Call[Session]:
+    """Sign in with the challenge's message and the wallet's signature (0x-hex, 65 bytes): a new session, which
+    the client then uses (public)."""
+    body = {"message": message, "signature": signature}
+    # Not repeated after it may have reached the service: the nonce is spent by the first try.
+    return Call("POST", "/auth/siwe/verify", _session, json=body, credential="none", idempotent=False,
+                adopts_session=True)  # fmt: skip
+
+
+def refresh_session(refresh_token: str) -> Call[Session]:
+    """A new access and refresh token for ``refresh_token``, which is spent by this (public). The client then uses
+    the new session."""
+    # Never repeated after it may have reached the service: a second use of the same refresh token ends the session.
+    return Call("POST", "/auth/token/refresh", _session, json={"refresh_token": refresh_token}, credential="none",
+                idempotent=False, adopts_session=True)  # fmt: skip
+
+
+def _session(answer: Answer) -> Session:
+    session = decode(Session, answer.body)
+    # expires_in counts from a whole second (the token's iat), so it may be up to a second too generous; the
+    # token's exp is exact but on the service's clock. The earlier of the two, on this machine's clock.
+    expires_at = datetime.now(UTC) + timedelta(seconds=session.expires_in)
+    exp = session.claim("exp")
+    if isinstance(exp, int | float) and math.isfinite(exp) and 0 < exp < 1e11:
+        expires_at = min(expires_at, datetime.fromtimestamp(exp, UTC))
+    return dataclasses.replace(session, expires_at=expires_at)
+
+
+def logout() -> Call[str]:
+    """End the client's session on every instance (its access and refresh token stop working). A session that
+    had already ended is not an error."""
+    return Call("POST", "/auth/logout", _logged_out, credential="user", answers=frozenset({401}),
+                ends_session=CURRENT_SESSION)  # fmt: skip
+
+
+def _logged_out(answer: Answer) -> str:
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if answer.status == 200:
+        return _message(answer)
+    if body.get("code") == TokenFailure.SESSION_REVOKED:
+        return "The session had already ended"
+    raise error_for(answer.status, body or {"detail": f"HTTP {answer.status}"}, request_id=answer.headers.get(
+        "x-request-id"))  # fmt: skip
+
+
+def me() -> Call[UserInfo]:
+    """The signed-in user."""
+    return Call("GET", "/auth/me", _one(UserInfo), credential="user")
+
+
+def list_sessions() -> Call[list[SessionInfo]]:
+    """The signed-in user's open sessions (``current`` marks the client's)."""
+    return Call("GET", "/auth/sessions", _every(SessionInfo), credential="user")
+
+
+def end_session(session_id: str) -> Call[str]:
+    """End one of the signed-in user's sessions (another user's is ``NotFoundError``)."""
+    return Call("DELETE", path("/auth/sessions/{}", session_id), _message, credential="user", ends_session=session_id)
+
+
+def validate_token(token: str, *, service: str | None = None) -> Call[TokenValidation]:
+    """Ask the service whether an access token is good now, revocations included (public). Every verdict about
+    the token comes back as a ``TokenValidation``; only transport and service failures raise."""
+    body = _body(token=token.strip(), service=service)
+    return Call("POST", "/api/v1/tokens/validate", _token_validation, json=body, credential="none",
+                answers=frozenset({401}))  # fmt: skip
+
+
+def _token_validation(answer: Answer) -> TokenValidation:
+    body = dict(answer.body) if isinstance(answer.body, dict) else {}
+    body["status"] = answer.status
+    body.setdefault("valid", answer.status == 200)
+    return decode(TokenValidation, body)
+
+
+# ----------------------------------------------------------------------------------------------- users (admin)
+
+
+def list_users(*, limit: int | None = None, cursor: str | None = None) -> Call[Page[UserInfo]]:
+    """One page of users, newest first (admin)."""
+    return Call("GET", USERS, _page(UserInfo), params={"limit": limit, "cursor": cursor})
+
+
+def get_user(user_id: str) -> Call[UserInfo]:
+    """One user (admin)."""
+    return Call("GET", path(USERS + "/{}", user_id), _one(UserInfo))
+
+
+def set_user_active(user_id: str, active: bool) -> Call[UserInfo]:
+    """Disable (``False``) or enable a user (admin). Disabling ends their sessions and stops every key they own,
+    on every instance within a second; enabling makes their keys work again."""
+    return Call("PATCH", path(USERS + "/{}", user_id), _one(UserInfo), json={"is_active": active})
 
 
 # ----------------------------------------------------------------------------------------------- validation

@@ -10,6 +10,12 @@ an endpoint is written twice.
         created = client.create_key("ci", "platform", scopes=["read"])
         print(created.api_key)                # shown once
         assert client.validate_key(created.api_key, service_id="platform").is_valid
+
+Signed in (``siwe_verify``, ``hokusai.sign_in_with_keystore``, ``session=...``, or a profile written by
+``hokusai auth login --wallet``), a client sends the session's access token to the session endpoints and, when it
+has no admin token, to the key endpoints (which then act on the user's own keys). An expired access token is
+refreshed once and the call repeated; each new pair goes to ``on_session`` (or back to the profile it came from).
+See ``hokusai._session`` for why a refresh token is never spent twice.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import httpx
 
 from hokusai import _api as api
 from hokusai._config import Config, resolve
-from hokusai._models import APIKeyInfo, AuditEvent, Page
+from hokusai._models import APIKeyInfo, AuditEvent, Page, Session, UserInfo
+from hokusai._session import ProfileSessionStore, SessionStore, with_session
 from hokusai._transport import (
     USER_AGENT,
     Call,
@@ -32,7 +39,6 @@ from hokusai._transport import (
     build_request,
     drive_async,
     drive_sync,
-    exchange,
     timeout,
 )
 
@@ -54,6 +60,8 @@ class _ClientBase:
         timeout_s: float | None = None,
         retry: RetryPolicy | None = None,
         config: Config | None = None,
+        session: Session | None = None,
+        on_session: Callable[[Session | None], None] | None = None,
     ) -> None:
         self.config = config or resolve(
             profile, auth_service_url=base_url, admin_token=admin_token, api_key=api_key, timeout=timeout_s
@@ -62,6 +70,22 @@ class _ClientBase:
         self.api_key = self.config.api_key
         self.credentials = Credentials(admin_token=self.config.admin_token, service_token=service_token)
         self.retry = retry or RetryPolicy()
+        self.sessions = self._session_store(session, on_session)
+
+    def _session_store(
+        self, session: Session | None, on_session: Callable[[Session | None], None] | None
+    ) -> SessionStore:
+        if session is not None or self.config.session is None:
+            return SessionStore(session, on_session)
+        # Signed in with `hokusai auth login --wallet`: each new pair goes back to the profile, or the stored
+        # refresh token would be a spent one and its next use would end the session.
+        config = self.config
+        return ProfileSessionStore(config.config_file, config.profile, self.base_url, config.session, on_session)
+
+    @property
+    def session(self) -> Session | None:
+        """The signed-in session this client uses (after a refresh, the new pair), or None."""
+        return self.sessions.current
 
     def _client_options(self) -> dict[str, Any]:
         return {
@@ -99,8 +123,11 @@ class AuthClient(_ClientBase):
         self._http = httpx.Client(transport=transport, **self._client_options())
 
     def send(self, call: Call[T]) -> T:
-        steps = exchange(call, self.retry, lambda: build_request(self._http, call, self.credentials), self.base_url)
+        steps = with_session(call, self.sessions, self.credentials, self.retry, self._build, self.base_url)
         return drive_sync(steps, self._http)
+
+    def _build(self, call: Call[Any], credentials: Credentials) -> httpx.Request:
+        return build_request(self._http, call, credentials)
 
     create_key = _sync(api.create_key)
     list_keys = _sync(api.list_keys)
@@ -118,6 +145,19 @@ class AuthClient(_ClientBase):
 
     validate_key = _sync(api.validate_key)
 
+    siwe_challenge = _sync(api.siwe_challenge)
+    siwe_verify = _sync(api.siwe_verify)
+    refresh_session = _sync(api.refresh_session)
+    logout = _sync(api.logout)
+    me = _sync(api.me)
+    list_sessions = _sync(api.list_sessions)
+    end_session = _sync(api.end_session)
+    validate_token = _sync(api.validate_token)
+
+    list_users = _sync(api.list_users)
+    get_user = _sync(api.get_user)
+    set_user_active = _sync(api.set_user_active)
+
     def iter_keys(self, **filters: Any) -> Iterator[APIKeyInfo]:
         """Every key matching ``filters`` (those of ``list_keys``), following the pages."""
         return _follow(lambda cursor: self.list_keys(**filters, cursor=cursor))
@@ -125,6 +165,10 @@ class AuthClient(_ClientBase):
     def iter_audit_logs(self, **filters: Any) -> Iterator[AuditEvent]:
         """Every audit event matching ``filters`` (those of ``list_audit_logs``), following the pages."""
         return _follow(lambda cursor: self.list_audit_logs(**filters, cursor=cursor))
+
+    def iter_users(self, *, limit: int | None = None) -> Iterator[UserInfo]:
+        """Every user, newest first, following the pages (admin)."""
+        return _follow(lambda cursor: self.list_users(limit=limit, cursor=cursor))
 
     def close(self) -> None:
         self._http.close()
@@ -146,8 +190,11 @@ class AsyncAuthClient(_ClientBase):
         self._http = httpx.AsyncClient(transport=transport, **self._client_options())
 
     async def send(self, call: Call[T]) -> T:
-        steps = exchange(call, self.retry, lambda: build_request(self._http, call, self.credentials), self.base_url)
+        steps = with_session(call, self.sessions, self.credentials, self.retry, self._build, self.base_url)
         return await drive_async(steps, self._http)
+
+    def _build(self, call: Call[Any], credentials: Credentials) -> httpx.Request:
+        return build_request(self._http, call, credentials)
 
     create_key = _async(api.create_key)
     list_keys = _async(api.list_keys)
@@ -165,11 +212,27 @@ class AsyncAuthClient(_ClientBase):
 
     validate_key = _async(api.validate_key)
 
+    siwe_challenge = _async(api.siwe_challenge)
+    siwe_verify = _async(api.siwe_verify)
+    refresh_session = _async(api.refresh_session)
+    logout = _async(api.logout)
+    me = _async(api.me)
+    list_sessions = _async(api.list_sessions)
+    end_session = _async(api.end_session)
+    validate_token = _async(api.validate_token)
+
+    list_users = _async(api.list_users)
+    get_user = _async(api.get_user)
+    set_user_active = _async(api.set_user_active)
+
     def iter_keys(self, **filters: Any) -> AsyncIterator[APIKeyInfo]:
         return _follow_async(lambda cursor: self.list_keys(**filters, cursor=cursor))
 
     def iter_audit_logs(self, **filters: Any) -> AsyncIterator[AuditEvent]:
         return _follow_async(lambda cursor: self.list_audit_logs(**filters, cursor=cursor))
+
+    def iter_users(self, *, limit: int | None = None) -> AsyncIterator[UserInfo]:
+        return _follow_async(lambda cursor: self.list_users(limit=limit, cursor=cursor))
 
     async def aclose(self) -> None:
         await self._http.aclose()

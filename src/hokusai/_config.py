@@ -2,9 +2,9 @@
 then a profile of ``~/.hokusai/config``, then defaults.
 
 The config file is INI with one section per profile (``[default]`` first); ``HOKUSAI_PROFILE`` or ``--profile``
-selects another. It may hold secrets (an API key, an admin token), so it is written with mode 0600 inside a 0700
-directory, atomically, and a file others can read is reported. Every resolved value remembers where it came from,
-so ``hokusai auth whoami`` can say which credential is in use and why.
+selects another. It may hold secrets (an API key, an admin token, a session's tokens), so it is written with mode
+0600 inside a 0700 directory, atomically, and a file others can read is reported. Every resolved value remembers
+where it came from, so ``hokusai auth whoami`` can say which credential is in use and why.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hokusai._errors import ConfigurationError
+from hokusai._models import Session
 
 DEFAULT_PROFILE = "default"
 DEFAULT_AUTH_SERVICE_URL = "http://127.0.0.1:8000"  # the embedded default of `hokusai-auth serve`
@@ -37,7 +39,13 @@ ENVIRONMENT: dict[str, str] = {
 # both, and the README exports ADMIN_TOKEN), so one export serves the server and the CLI.
 ALSO_FROM_ENVIRONMENT: dict[str, tuple[str, ...]] = {"admin_token": ("ADMIN_TOKEN",)}
 SETTINGS: tuple[str, ...] = tuple(ENVIRONMENT)
-SECRET_SETTINGS = frozenset({"api_key", "admin_token"})
+# A wallet sign-in's session (`hokusai auth login --wallet`), kept in the profile only (no environment variable):
+# the refresh token is single-use and rotates on every refresh, so it must live in one place that is rewritten.
+# ``session_url`` is the service that issued it: the session is used with that service only.
+SESSION_SETTINGS: tuple[str, ...] = (
+    "access_token", "access_token_expires_at", "refresh_token", "user_id", "wallet_address", "session_url",
+)  # fmt: skip
+SECRET_SETTINGS = frozenset({"api_key", "admin_token", "access_token", "refresh_token"})
 
 
 def config_path() -> Path:
@@ -120,11 +128,14 @@ class Config:
     timeout: float = DEFAULT_TIMEOUT
     sources: Mapping[str, str] = field(default_factory=dict)
     config_file: Path = field(default_factory=config_path)
+    # The profile's signed-in session, when it was issued by auth_service_url (see SESSION_SETTINGS).
+    session: Session | None = None
 
     def __repr__(self) -> str:
         # Secrets never reach a repr, a log line or a traceback.
         shown = {name: _mask(name, getattr(self, name)) for name in SETTINGS}
-        return f"Config(profile={self.profile!r}, {', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+        signed_in = f", session=<user {self.session.user_id}>" if self.session else ""
+        return f"Config(profile={self.profile!r}, {', '.join(f'{k}={v!r}' for k, v in shown.items())}{signed_in})"
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "default")
@@ -243,7 +254,43 @@ def resolve(profile: str | None = None, *, profile_must_exist: bool = True, **ar
     if values.get("api_endpoint"):
         values["api_endpoint"] = normalize_url(values["api_endpoint"])
     timeout = arguments.get("timeout") or configured.get("timeout") or DEFAULT_TIMEOUT
+    values["session"] = stored_session(from_file, values.get("auth_service_url", DEFAULT_AUTH_SERVICE_URL))
+    if values["session"] is not None:
+        sources["session"] = f"profile '{profile_name}' in {path}"
     return replace(Config(), profile=profile_name, timeout=float(timeout), sources=sources, config_file=path, **values)
+
+
+def stored_session(section: Mapping[str, str], service_url: str) -> Session | None:
+    """The session a profile holds, if it was issued by ``service_url`` (a session is never sent elsewhere)."""
+    access, refresh, user = (section.get(name) for name in ("access_token", "refresh_token", "user_id"))
+    if not (access and refresh and user):
+        return None
+    try:
+        if normalize_url(section.get("session_url", "")) != service_url:
+            return None
+    except ConfigurationError:
+        return None
+    try:
+        expires_at: datetime | None = datetime.fromisoformat(section.get("access_token_expires_at", ""))
+    except ValueError:
+        expires_at = None  # unknown: the service says when it has expired
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return Session(access, refresh, user, section.get("wallet_address") or None, expires_at=expires_at)
+
+
+def session_settings(session: Session | None, service_url: str) -> dict[str, str | None]:
+    """What ``write_profile`` stores for ``session`` (``None``: remove the stored session)."""
+    if session is None:
+        return dict.fromkeys(SESSION_SETTINGS)
+    return {
+        "access_token": session.access_token,
+        "access_token_expires_at": session.expires_at.isoformat() if session.expires_at else "",
+        "refresh_token": session.refresh_token,
+        "user_id": session.user_id,
+        "wallet_address": session.wallet_address,
+        "session_url": service_url,
+    }
 
 
 def normalize_url(url: str) -> str:

@@ -1,16 +1,19 @@
 """Typed answers of the auth service, as plain frozen dataclasses (no pydantic: the SDK stays light).
 
 Decoding ignores fields it does not know, so a newer service never breaks an older SDK, and turns RFC 3339
-strings into aware datetimes. The one secret an answer can hold (a new key) is kept out of ``repr``.
+strings into aware datetimes. The secrets an answer can hold (a new key, a session's tokens) are kept out of
+``repr``.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, Generic, TypeVar, Union
 
@@ -173,6 +176,106 @@ class AuditEvent:
 class Readiness:
     ready: bool
     checks: dict[str, bool] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------------------ users, sessions
+
+
+@dataclass(frozen=True, slots=True)
+class SiweChallenge:
+    """What to sign: ``message`` is a complete EIP-4361 message, to be signed byte for byte (personal_sign)."""
+
+    message: str
+    nonce: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in session: a short-lived access token and the refresh token that renews it.
+
+    The refresh token is single-use: each refresh answers a new pair, and presenting a spent refresh token ends
+    the session (both copies). Keep only the newest pair. Neither token is in ``repr``."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    user_id: str
+    wallet_address: str | None = None
+    expires_in: int = 0  # seconds the access token lived when it was issued
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    is_new_user: bool = False
+    # When the access token expires, by this machine's clock (set by the SDK from expires_in; None: unknown).
+    expires_at: datetime | None = None
+
+    @property
+    def session_id(self) -> str | None:
+        """The session's id (the access token's ``sid`` claim, read without verifying the token)."""
+        sid = self.claim("sid")
+        return sid if isinstance(sid, str) else None
+
+    def claim(self, name: str) -> Any:
+        """A claim of the access token, read without verifying it (for scheduling, never for trust)."""
+        return _unverified_claims(self.access_token).get(name)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Whether the access token has expired by this machine's clock (False when the expiry is unknown)."""
+        return self.expires_at is not None and (now or datetime.now(UTC)) >= self.expires_at
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: str
+    is_active: bool
+    created_at: datetime
+    wallet_address: str | None = None
+    email: str | None = None
+    display_name: str | None = None
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One of the signed-in user's open sessions; ``current`` marks the one asking."""
+
+    session_id: str
+    created_at: datetime
+    expires_at: datetime  # when it ends unless it is refreshed before
+    current: bool = False
+    last_refreshed_at: datetime | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenValidation:
+    """The service's verdict on an access token, revocations included. Only ``valid`` means valid; otherwise
+    ``code`` says why (``token_expired``, ``session_revoked``, ``user_disabled``, ``invalid_token`` ...)."""
+
+    valid: bool
+    status: int = 200
+    code: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    user_id: str | None = None
+    wallet_address: str | None = None
+    session_id: str | None = None
+    expires_at: datetime | None = None
+    permissions: list[str] = field(default_factory=list)
+    organization_ids: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.valid
 
 
 # ------------------------------------------------------------------------------------------------ decoding

@@ -29,7 +29,11 @@ from hokusai._errors import ConfigurationError, ServiceUnavailableError, error_f
 from hokusai._version import __version__
 
 T = TypeVar("T")
-Credential = Literal["admin", "service", "none"]
+# admin: the admin token. user: the signed-in session's access token. admin_or_user: the admin token when the
+# client has one, else the session's (the key endpoints: an operator for every key, a user for their own).
+# service: a service token, else the admin token. none: a public endpoint.
+Credential = Literal["admin", "admin_or_user", "user", "service", "none"]
+CURRENT_SESSION = "current"  # Call.ends_session: the session of the token that asks
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 USER_AGENT = f"hokusai-python/{__version__} httpx/{httpx.__version__} python/{platform.python_version()}"
 
@@ -57,6 +61,10 @@ class Call(Generic[T]):
     answers: frozenset[int] = frozenset()
     # Set when the answer is known without asking (a key that fails the offline format check).
     known_answer: T | None = None
+    # What a success does to the client's own session: the answer is a Session the client now uses (sign-in,
+    # refresh), or it ended a session (CURRENT_SESSION, or that session's id).
+    adopts_session: bool = False
+    ends_session: str | None = None
 
 
 def path(template: str, *parts: str) -> str:
@@ -76,19 +84,36 @@ class RetryPolicy:
         return base * random.uniform(0.75, 1.25)  # noqa: S311 - jitter, not secrecy
 
 
+SIGN_IN_HINT = "sign in (hokusai.sign_in_with_keystore, or siwe_verify) or run `hokusai auth login --wallet KEYSTORE`"
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     admin_token: str | None = None
     service_token: str | None = None
+    access_token: str | None = None  # the signed-in session's, set per request by the client
 
     def __repr__(self) -> str:
         # Says which secrets are held, never what they are: a repr ends up in logs, tracebacks and debuggers.
-        held = [name for name in ("admin_token", "service_token") if getattr(self, name) is not None]
+        held = [name for name in ("admin_token", "service_token", "access_token") if getattr(self, name) is not None]
         return f"Credentials({', '.join(f'{name}=<set>' for name in held)})"
+
+    def uses_session(self, kind: Credential) -> bool:
+        """Whether a call of this kind goes with the session's access token (an admin token wins)."""
+        return kind == "user" or (kind == "admin_or_user" and self.admin_token is None)
 
     def header(self, kind: Credential) -> str | None:
         if kind == "none":
             return None
+        if self.uses_session(kind):
+            if self.access_token is None:
+                if kind == "user":
+                    raise ConfigurationError(f"this call needs a signed-in session: {SIGN_IN_HINT}")
+                raise ConfigurationError(
+                    "this call needs an admin token or a signed-in session: pass admin_token=..., set "
+                    f"HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN), run `hokusai auth login --admin-token`, or {SIGN_IN_HINT}"
+                )
+            return f"Bearer {self.access_token}"
         token = self.service_token or self.admin_token if kind == "service" else self.admin_token
         if token is None:
             what, give = ("an admin token", "admin_token=...") if kind == "admin" else (
@@ -216,6 +241,8 @@ def drive_sync(steps: Exchange[T], client: httpx.Client) -> T:
                 outcome = error
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+    finally:
+        steps.close()  # a lock the exchange holds is released even when this stops early
 
 
 async def drive_async(steps: Exchange[T], client: httpx.AsyncClient) -> T:
@@ -233,6 +260,8 @@ async def drive_async(steps: Exchange[T], client: httpx.AsyncClient) -> T:
                 outcome = error
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+    finally:
+        steps.close()  # a lock the exchange holds is released even when this stops early
 
 
 def timeout(seconds: float) -> httpx.Timeout:
