@@ -3,8 +3,8 @@
     from hokusai import setup
     setup(api_key="hk_live_...")            # or HOKUSAI_API_KEY, or `hokusai auth login`
 
-This package imports only light dependencies (httpx, typer, rich); the auth service (``hokusai_auth``) and
-MLflow are never imported by it.
+This package imports only light dependencies (httpx, typer, rich); the auth service (``hokusai_auth``), MLflow
+and eth-account (the ``[wallet]`` extra, for ``sign_in_with_keystore``) are never imported by it.
 """
 
 from __future__ import annotations
@@ -37,11 +37,18 @@ if TYPE_CHECKING:
         DecodeError,
         Page,
         Readiness,
+        Session,
+        SessionInfo,
+        SiweChallenge,
+        TokenValidation,
         UsageAggregate,
         UsageStats,
+        UserInfo,
         ValidationResult,
     )
+    from hokusai._session import SessionStore
     from hokusai._transport import RetryPolicy
+    from hokusai._wallet import KeystoreWallet, async_sign_in_with_keystore, load_keystore, sign_in_with_keystore
 
 __all__ = [
     "APIKeyInfo",
@@ -59,20 +66,30 @@ __all__ = [
     "HokusaiError",
     "InvalidRequestError",
     "KeyFormat",
+    "KeystoreWallet",
     "NotFoundError",
     "Page",
     "RateLimitError",
     "Readiness",
     "RetryPolicy",
     "ServiceUnavailableError",
+    "Session",
+    "SessionInfo",
+    "SessionStore",
+    "SiweChallenge",
+    "TokenValidation",
     "UsageAggregate",
     "UsageStats",
+    "UserInfo",
     "ValidationResult",
     "__version__",
+    "async_sign_in_with_keystore",
     "check_format",
     "configure",
     "current_config",
+    "load_keystore",
     "setup",
+    "sign_in_with_keystore",
 ]
 
 # The clients and their answers pull in httpx; they are loaded on first use, so `import hokusai` (and the auth
@@ -81,12 +98,18 @@ _LAZY = {
     "AuthClient": "hokusai._client",
     "AsyncAuthClient": "hokusai._client",
     "RetryPolicy": "hokusai._transport",
+    "SessionStore": "hokusai._session",
     **dict.fromkeys(
         (
             *("APIKeyInfo", "AuditEvent", "BillingInfo", "CreatedKey", "DecodeError", "Page", "Readiness"),
             *("UsageAggregate", "UsageStats", "ValidationResult"),
+            *("Session", "SessionInfo", "SiweChallenge", "TokenValidation", "UserInfo"),
         ),
         "hokusai._models",
+    ),
+    # The [wallet] extra's eth-account is imported only when a keystore is used, not by these names.
+    **dict.fromkeys(
+        ("KeystoreWallet", "async_sign_in_with_keystore", "load_keystore", "sign_in_with_keystore"), "hokusai._wallet"
     ),
 }
 

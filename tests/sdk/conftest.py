@@ -3,16 +3,19 @@ code (the sync client, the CLI) can call it; plus an environment with no Hokusai
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
 
 import hokusai.config
 from hokusai_auth.app import create_app
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests import servers
+from tests.conftest import ADMIN_TOKEN, free_port, make_settings
 from tests.servers import serving_in_thread
 
 SERVICE_TOKEN = "sdk-test-service-token-" + "s" * 24
@@ -46,6 +49,27 @@ def live_service(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
         yield LiveService(url)
 
 
+ACCESS_TOKEN_TTL_S = 2  # a token lives 1-2 s: exp counts from a whole second
+
+
+@pytest.fixture(scope="module")
+def session_service(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[LiveService]:
+    """A service for wallet sign-in: its PUBLIC_URL is the URL it is served at (so the SIWE domain is the one the
+    client talks to, as in a real deployment), and its access tokens live ACCESS_TOKEN_TTL_S, so a test sees them
+    expire and be refreshed."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("session-service") / "hokusai.db"
+    shutil.copy(sqlite_template, path)
+    port = free_port()
+    settings = make_settings(f"sqlite:///{path}", public_url=f"http://127.0.0.1:{port}",
+                             access_token_ttl=ACCESS_TOKEN_TTL_S)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        with mock.patch.object(servers, "free_port", return_value=port):  # the port PUBLIC_URL names
+            url = stack.enter_context(serving_in_thread(create_app(settings)))
+        yield LiveService(url)
+
+
 @pytest.fixture
 def sdk_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No Hokusai settings from the machine: an empty HOME, its own config file path; returns that path."""
@@ -56,3 +80,16 @@ def sdk_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     hokusai.config.reset()
     yield config_file
     hokusai.config.reset()
+
+
+def write_keystore(path: Path, password: str) -> str:
+    """An Ethereum keystore (V3 JSON) of a new account at ``path``; returns its address. PBKDF2 with a low
+    iteration count keeps decrypting it fast (a real one uses scrypt and takes about a second)."""
+    import json
+
+    from eth_account import Account
+
+    account = Account.create()
+    path.write_text(json.dumps(Account.encrypt(account.key, password, kdf="pbkdf2", iterations=2)))
+    address: str = account.address
+    return address
