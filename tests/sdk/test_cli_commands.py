@@ -279,8 +279,8 @@ def test_wrong_admin_token(cli: Cli) -> None:
 def test_no_admin_token(cli: Cli) -> None:
     line = failed(cli.run("auth", "list-keys", "--url", cli.service.url), 3)
     assert line == (
-        "error: no admin token configured: set HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN), or run "
-        "`hokusai auth login --admin-token`"
+        "error: no admin token configured and not signed in: set HOKUSAI_ADMIN_TOKEN (or ADMIN_TOKEN), run "
+        "`hokusai auth login --admin-token`, or sign in with `hokusai auth login --wallet KEYSTORE`"
     ), "no flag is promised: a secret on the command line lands in the shell history"
 
 

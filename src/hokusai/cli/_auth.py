@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from hokusai._client import AuthClient
-from hokusai._config import Config, missing_message, resolve
+from hokusai._config import DEFAULT_PROFILE, Config, environment_names, resolve
 from hokusai._errors import AuthenticationError, ConfigurationError, ConflictError
 from hokusai._keys import looks_like_key
 from hokusai._vocabulary import MLFLOW_MOUNT, Environment, ErrorCode, Plan, Service, choices
@@ -26,7 +26,9 @@ from hokusai.cli._failures import fail, reported
 from hokusai.cli._output import Format
 
 app = typer.Typer(
-    help="Create, list, check, rotate and revoke Hokusai API keys.", no_args_is_help=True, rich_markup_mode=None
+    help="Create, list, check, rotate and revoke Hokusai API keys; sign in with a wallet.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 # Metavars say what a value is (click's plain help shows them as `--name NAME`); flags have none.
@@ -58,22 +60,32 @@ def _service_option(help_text: str) -> Any:
 
 
 @contextmanager
-def _admin_client(profile: str | None, url: str | None) -> Iterator[AuthClient]:
+def _key_client(profile: str | None, url: str | None) -> Iterator[AuthClient]:
+    """A client for the key commands: the admin token (every key) when there is one, else the profile's signed-in
+    session (the user's own keys), refreshed and stored again as it needs."""
     config = resolve(profile, auth_service_url=url)
-    if not config.admin_token:
-        raise ConfigurationError(missing_message("admin_token", config.profile, give=None))
+    if not config.admin_token and config.session is None:
+        named = f" --profile {config.profile}" if config.profile != DEFAULT_PROFILE else ""
+        raise ConfigurationError(
+            f"no admin token configured and not signed in: set {environment_names('admin_token')}, run "
+            f"`hokusai auth login --admin-token{named}`, or sign in with `hokusai auth login --wallet KEYSTORE{named}`"
+        )
     with AuthClient(config=config) as client:
         try:
             yield client
         except AuthenticationError as error:
-            if error.code != ErrorCode.UNAUTHORIZED:
+            if config.admin_token and error.code == ErrorCode.UNAUTHORIZED:
+                # Say which token was refused: there may be several (flag, environment, profiles).
+                raise fail(
+                    f"{error.message}: the admin token from {config.source('admin_token')} was refused by "
+                    f"{config.auth_service_url}; check it, or store another with `hokusai auth login --admin-token`",
+                    4,
+                ) from None
+            if config.admin_token or "hokusai auth login --wallet" in error.message:
                 raise
-            # Say which token was refused: there may be several (flag, environment, profiles).
-            raise fail(
-                f"{error.message}: the admin token from {config.source('admin_token')} was refused by "
-                f"{config.auth_service_url}; check it, or store another with `hokusai auth login --admin-token`",
-                4,
-            ) from None
+            wallet = config.session.wallet_address if config.session else None
+            raise fail(f"{error.message} (the session of {wallet or 'the user'} from {config.source('session')}); "
+                       "run `hokusai auth login --wallet KEYSTORE`", 4) from None  # fmt: skip
 
 
 def _key_id(value: str) -> str:
@@ -133,7 +145,7 @@ def create_key(
       hokusai auth create-key --name ci --service prediction --expires-in-days 90
       KEY=$(hokusai auth create-key --name ci -f json | jq -r .api_key)
     """
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         created = client.create_key(
             name, service, scopes=scope, environment=environment, expires_in_days=expires_in_days,
             rate_limit_per_hour=rate_limit, burst=burst, monthly_prediction_limit=monthly_prediction_limit,
@@ -160,7 +172,7 @@ def list_keys(
       hokusai auth list-keys --active-only
       hokusai auth list-keys --service prediction --all -f json | jq -r '.[].key_id'
     """
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         filters: dict[str, Any] = {
             "service_id": service,
             "user_id": user_id,
@@ -184,7 +196,7 @@ def get_key(key_id: KeyIdArg, fmt: FormatOpt = Format.table, profile: ProfileOpt
       hokusai auth get-key 0b8e6a52-3c1f-4d0e-9a77-5f1c2d3e4f50
     """
     key_id = _key_id(key_id)
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         key = client.get_key(key_id)
         if fmt is Format.json:
             output.print_json(key)
@@ -240,7 +252,7 @@ def update_key(
         changes["allowed_ips"] = None if any_ip else allowed_ip
     if not changes:
         raise fail("nothing to change: give at least one option (see --help)", 2)
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         key = client.update_key(key_id, **changes)  # type: ignore[arg-type]
         output.show(key, fmt, lambda: output.key_details(key, title="Updated"))
 
@@ -261,7 +273,7 @@ def revoke_key(
       hokusai auth revoke-key KEY_ID --yes    # in a script
     """
     key_id = _key_id(key_id)
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         key = client.get_key(key_id)
         if not key.is_active and key.revoked_at is not None:
             # Nothing to do, and nothing to confirm: say so rather than "Revoked" a second time.
@@ -306,7 +318,7 @@ def rotate_key(
       hokusai auth rotate-key KEY_ID --grace-period 3600   # the old key works one more hour
     """
     key_id = _key_id(key_id)
-    with reported(), _admin_client(profile, url) as client:
+    with reported(), _key_client(profile, url) as client:
         try:
             created = client.rotate_key(key_id, grace_period_seconds=grace_period)
         except ConflictError as error:
@@ -389,6 +401,15 @@ def login(
         bool, typer.Option("--admin-token", help="store an admin token (asked, or read from stdin)")
     ] = False,
     api_key: Annotated[bool, typer.Option("--api-key", help="store an API key (asked, or read from stdin)")] = False,
+    wallet: Annotated[
+        str | None,
+        typer.Option(
+            "--wallet",
+            metavar="KEYSTORE",
+            help="sign in with an Ethereum keystore file (its password asked, or read from stdin); needs "
+            "pip install 'hokusai-ml-platform[wallet]'",
+        ),
+    ] = None,
     api_endpoint: Annotated[
         str | None,
         typer.Option(
@@ -400,23 +421,33 @@ def login(
     verify: Annotated[bool, typer.Option(help="check the credential with the service before saving")] = True,
     profile: ProfileOpt = None,
 ) -> None:
-    """Save the service URL and a credential in ~/.hokusai/config (mode 0600).
+    """Save the service URL and a credential in ~/.hokusai/config (mode 0600), or sign in with a wallet.
+
+    With --wallet the session (a refresh token, and an access token that it renews) is saved instead; later
+    commands refresh it silently and store each new pair. Refresh tokens are single-use: commands on this machine
+    take turns, but a copy of the config file used elsewhere ends the session at its first refresh.
 
     \b
     Examples:
       hokusai auth login --url https://auth.hokus.ai --admin-token
       echo "$KEY" | hokusai auth login --url https://auth.hokus.ai --api-key --api-endpoint https://gw.example.com
+      hokusai auth login --url https://auth.hokus.ai --wallet ~/.ethereum/keystore/UTC--2024...json
     """
-    from hokusai.cli._login import run_login
+    from hokusai.cli._login import run_login, run_wallet_login
 
     with reported():
+        if wallet is not None:
+            if admin_token or api_key:
+                raise fail("choose one of --wallet, --admin-token and --api-key", 2)
+            run_wallet_login(url=url, keystore=wallet, profile=profile, api_endpoint=api_endpoint)
+            return
         run_login(url=url, admin_token=admin_token, api_key=api_key, verify=verify, profile=profile,
                   api_endpoint=api_endpoint)  # fmt: skip
 
 
 @app.command("logout")
 def logout(profile: ProfileOpt = None) -> None:
-    """Remove the stored credentials of a profile (its URLs stay).
+    """Remove the stored credentials of a profile (its URLs stay); a wallet session is ended at the service first.
 
     \b
     Example:

@@ -45,7 +45,7 @@ def key_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     with warnings.catch_warnings(), contextlib.suppress(Exception):
         warnings.simplefilter("ignore")  # e.g. a config file others can read: said by every command, not on Tab
         config = resolve(profile, auth_service_url=url, timeout=KEY_ID_TIMEOUT_S)
-        if not config.admin_token:
+        if not config.admin_token and config.session is None:
             return []
         with AuthClient(config=config, retry=RetryPolicy(attempts=1)) as client:
             keys = client.list_keys(limit=100).items

@@ -1,5 +1,9 @@
 """``hokusai auth login`` / ``logout``: keep a service URL and a credential in a profile of ~/.hokusai/config.
 
+``login --wallet KEYSTORE`` signs in with an Ethereum keystore file instead (the ``[wallet]`` extra) and keeps the
+session: the refresh token, the access token and its expiry, the user and wallet, and the service that issued
+it. ``logout`` ends such a session at the service before removing it.
+
 The secret is never taken as a command-line value (shell history, ``ps``): it is asked for without echo, or read
 from stdin when that is not a terminal (``echo "$TOKEN" | hokusai auth login --admin-token``). It is checked
 with the service before it is saved, so a typo is caught now rather than at the next command.
@@ -7,13 +11,25 @@ with the service before it is saved, so a typo is caught now rather than at the 
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from dataclasses import replace
 
 import typer
 
 from hokusai._client import AuthClient
-from hokusai._config import DEFAULT_PROFILE, SECRET_SETTINGS, normalize_url, read_profiles, resolve, write_profile
-from hokusai._errors import AuthenticationError, error_for
+from hokusai._config import (
+    DEFAULT_PROFILE,
+    SECRET_SETTINGS,
+    Config,
+    normalize_url,
+    read_profiles,
+    resolve,
+    session_settings,
+    stored_session,
+    write_profile,
+)
+from hokusai._errors import AuthenticationError, ConfigurationError, HokusaiError, error_for
 from hokusai._keys import check_format
 from hokusai.cli import _output as output
 from hokusai.cli._failures import fail
@@ -94,6 +110,66 @@ def run_login(
     output.stdout().print(f"Saved the {what} for {service_url}{also} in {path}{where}.", markup=False)
 
 
+def _read_password(keystore: str) -> str:
+    if _interactive():
+        return str(typer.prompt(f"Password for {keystore}", hide_input=True, default="", show_default=False))
+    # A password may begin or end with spaces: only the line ending is not part of it.
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def run_wallet_login(*, url: str | None, keystore: str, profile: str | None, api_endpoint: str | None) -> None:
+    """Sign in with a keystore file and keep the session in the profile."""
+    from hokusai._wallet import read_keystore, require_eth_account, sign_in_with_wallet, unlock_keystore
+
+    require_eth_account()  # before asking for anything
+    current = resolve(profile, profile_must_exist=False, auth_service_url=url)
+    service_url = current.auth_service_url
+    if url is None and _interactive():
+        service_url = typer.prompt("Auth service URL", default=service_url)
+    service_url = normalize_url(service_url)
+    endpoint = normalize_url(api_endpoint) if api_endpoint else None
+    try:
+        keystore_json = read_keystore(keystore)
+    except ConfigurationError as error:
+        raise fail(error.message, 2) from None
+    wallet = unlock_keystore(keystore_json, _read_password(keystore), name=keystore)
+    config = resolve(profile, profile_must_exist=False, auth_service_url=service_url)
+    previous = config.session
+    with AuthClient(config=replace(config, session=None)) as client:
+        session = sign_in_with_wallet(client, wallet)
+    if previous is not None:
+        # The session this one replaces would otherwise stay open, unused, until it expires.
+        with contextlib.suppress(HokusaiError), AuthClient(config=config, session=previous) as old:
+            old.logout()
+    values = {"auth_service_url": service_url, **session_settings(session, service_url)}
+    path = write_profile(current.profile, values | ({"api_endpoint": endpoint} if endpoint else {}))
+    where = f" (profile {current.profile})" if current.profile != DEFAULT_PROFILE else ""
+    new = ", a new user" if session.is_new_user else ""
+    output.stdout().print(f"Signed in as {session.wallet_address} (user {session.user_id}{new}) at {service_url}; "
+                          f"the session is saved in {path}{where}.", markup=False)  # fmt: skip
+    output.note("It renews itself as you use it; `hokusai auth logout` ends it.")
+
+
+def _end_session(config: Config, stored: dict[str, str]) -> None:
+    """End the profile's session at the service that issued it; say so when that cannot be done."""
+    try:
+        session_url = normalize_url(stored.get("session_url", ""))
+    except ConfigurationError:
+        return
+    session = stored_session(stored, session_url)
+    if session is None:
+        return
+    try:
+        with AuthClient(config=replace(config, auth_service_url=session_url, session=session)) as client:
+            client.logout()
+        output.note(f"Ended the session of {session.wallet_address} at {session_url}.")
+    except AuthenticationError:
+        output.note(f"The session of {session.wallet_address} had already ended at {session_url}.")
+    except HokusaiError as error:  # unreachable, or failing: the session lives on there
+        output.warn(f"{error.message}: the session is removed here, but the service may accept it until it "
+                    "expires")  # fmt: skip
+
+
 def run_logout(profile: str | None) -> None:
     current = resolve(profile)
     stored = read_profiles(current.config_file).get(current.profile, {})
@@ -101,5 +177,7 @@ def run_logout(profile: str | None) -> None:
         output.stdout().print(f"Profile '{current.profile}' has no stored credentials in {current.config_file}; "
                               "nothing to remove.", markup=False)  # fmt: skip
         return
-    path = write_profile(current.profile, {"admin_token": None, "api_key": None})
+    if "refresh_token" in stored:
+        _end_session(current, stored)
+    path = write_profile(current.profile, {"admin_token": None, "api_key": None, **session_settings(None, "")})
     output.stdout().print(f"Removed the stored credentials of profile '{current.profile}' from {path}.", markup=False)

@@ -1,7 +1,8 @@
 """``hokusai auth whoami``: what is configured, where each setting comes from, and whether it works.
 
-Exit 0 when every configured credential works, 3 when none is configured, 4 when one is refused, 8 when the
-service cannot be reached.
+A wallet session (``login --wallet``) counts as a credential: it is checked with ``GET /auth/me`` (refreshed
+first when its access token has expired), which also says who is signed in. Exit 0 when every configured
+credential works, 3 when none is configured, 4 when one is refused, 8 when the service cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from hokusai._mlflow_settings import resolve_mlflow_settings
 from hokusai.cli import _output as output
 from hokusai.cli._failures import exit_code
 from hokusai.cli._output import Format
+
+CREDENTIALS = ("admin_token", "api_key", "session")
 
 
 def _check_admin(client: AuthClient) -> dict[str, Any]:
@@ -37,6 +40,17 @@ def _check_key(client: AuthClient, key: str) -> dict[str, Any]:
         return {"works": False, "problem": f"{result.error} ({result.code})", "exit": 7 if result.status == 429 else 4}
     return {"works": True, "key_id": result.key_id, "service_id": result.service_id,
             "environment": result.environment, "scopes": result.scopes, "user_id": result.user_id}  # fmt: skip
+
+
+def _check_session(client: AuthClient) -> dict[str, Any]:
+    try:
+        user = client.me()  # refreshes the session first when its access token has expired
+    except HokusaiError as error:
+        return {"works": False, "problem": error.message, "exit": exit_code(error)}
+    session = client.session
+    expires = session.expires_at if session else None
+    return {"works": True, "user_id": user.id, "wallet_address": user.wallet_address, "is_active": user.is_active,
+            "access_token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None}  # fmt: skip
 
 
 def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
@@ -60,9 +74,14 @@ def run_whoami(*, profile: str | None, url: str | None, fmt: Format) -> int:
             report["api_key"] = {"prefix": config.api_key[:11] + "***", "source": config.source("api_key")}
             if report["reachable"]:
                 report["api_key"] |= _check_key(client, config.api_key)
+        if config.session is not None:
+            report["session"] = {"user_id": config.session.user_id, "wallet_address": config.session.wallet_address,
+                                 "source": config.source("session")}  # fmt: skip
+            if report["reachable"]:
+                report["session"] |= _check_session(client)
     report["mlflow"] = _mlflow(profile)
     code = _exit(report)
-    for credential in ("admin_token", "api_key"):
+    for credential in CREDENTIALS:
         report.get(credential, {}).pop("exit", None)
     if fmt is Format.json:
         output.print_json(report)
@@ -85,10 +104,12 @@ def _mlflow(profile: str | None) -> dict[str, Any]:
 def _summary(report: dict[str, Any]) -> str:
     if not report["reachable"]:
         return str(report.get("problem", "the service is unreachable"))
-    refused = [(name, report[name]) for name in ("admin_token", "api_key") if not report.get(name, {}).get("works", 1)]
+    refused = [(name, report[name]) for name in CREDENTIALS if not report.get(name, {}).get("works", 1)]
     if refused:
         name, entry = refused[0]
-        what = "admin token" if name == "admin_token" else f"API key {entry['prefix']}"
+        what = {"admin_token": "admin token", "session": f"session of {entry.get('wallet_address')}"}.get(
+            name, f"API key {entry.get('prefix')}"
+        )
         return f"the {what} from {entry['source']} was refused: {entry['problem']}"
     return "no credential configured: run `hokusai auth login`"
 
@@ -96,7 +117,7 @@ def _summary(report: dict[str, Any]) -> str:
 def _exit(report: dict[str, Any]) -> int:
     if not report["reachable"]:
         return 8
-    credentials = [report[name] for name in ("admin_token", "api_key") if name in report]
+    credentials = [report[name] for name in CREDENTIALS if name in report]
     if not credentials:
         return 3
     failures = [c.get("exit", 4) for c in credentials if not c.get("works")]
@@ -128,6 +149,7 @@ def _show(report: dict[str, Any]) -> None:
             status = f"[red]refused[/]: {escape(entry['problem'])}"
         table.add_row(label, f"{shown}  {status}")
         table.add_row("", f"[dim]from {escape(entry['source'])}[/]")
+    _show_session(table, report.get("session"))
     mlflow = report["mlflow"]
     if "problem" in mlflow:
         table.add_row("MLflow", f"[red]{escape(mlflow['problem'])}[/]")
@@ -138,3 +160,18 @@ def _show(report: dict[str, Any]) -> None:
             table.add_row("", "[dim]another: HOKUSAI_API_ENDPOINT (your gateway), MLFLOW_TRACKING_URI, or "
                               "`hokusai auth login --api-endpoint URL`[/]")  # fmt: skip
     output.stdout().print(table)
+
+
+def _show_session(table: Table, entry: dict[str, Any] | None) -> None:
+    if entry is None:
+        table.add_row("Signed in", "[dim]no (`hokusai auth login --wallet KEYSTORE`)[/]")
+        return
+    who = f"user {entry['user_id']}, wallet {entry['wallet_address'] or '-'}"
+    if "works" not in entry:
+        status = "[yellow]not checked[/]"
+    elif entry["works"]:
+        status = "[green]works[/]"
+    else:
+        status = f"[red]refused[/]: {escape(entry['problem'])}"
+    table.add_row("Signed in", f"{escape(who)}  {status}")
+    table.add_row("", f"[dim]session from {escape(entry['source'])}[/]")
