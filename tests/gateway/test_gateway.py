@@ -199,12 +199,17 @@ async def test_unreachable_and_slow_upstreams(service: Service, database_url: st
     async with gateway.client() as client:
         slow = await client.get("/api/2.0/mlflow/runs/slow", headers={"X-API-Key": key})
         assert (slow.status_code, slow.json()["code"]) == (504, "upstream_timeout")
+        # A slow answer is not a down upstream: the client's own growing backoff decides when to try again.
+        assert "retry-after" not in slow.headers
     closed = f"http://127.0.0.1:{free_port()}"
     app = GatewayApp(GatewayConfig(mlflow_upstream=closed), settings=make_settings(database_url))
     async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
         refused = await client.get("/api/2.0/mlflow/runs/get", headers={"X-API-Key": key})
         assert (refused.status_code, refused.json()["code"]) == (502, "upstream_unreachable")
         assert "mlflow upstream" in refused.json()["detail"]
+        assert refused.json()["error_code"] == "BAD_GATEWAY"
+        # MLflow's client waits Retry-After instead of its backoff: ~35 s of retries, not ~4 min (docs/gateway.md)
+        assert refused.headers["retry-after"] == "5"
 
 
 async def test_each_proxied_request_is_counted_once_in_usage(service: Service, gateway: Gateway) -> None:

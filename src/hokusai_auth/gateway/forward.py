@@ -4,6 +4,12 @@ Bodies are streamed with their Content-Length, never re-chunked: MLflow stores a
 arrives chunked. A client that itself sends a chunked body has it spooled (in memory up to 8 MiB, then on disk)
 so it can be sent with a length. Responses are streamed back as they arrive. An upstream that refuses the
 connection answers 502, one that does not answer in time 504, both as JSON saying which upstream.
+
+The 502 carries ``Retry-After: 5``. MLflow's client retries a 502 seven times by default, with an exponential
+backoff that adds up to about four minutes of silence; urllib3 sleeps Retry-After's seconds instead, so a stopped
+MLflow is reported after about 35 s while a restart is still ridden out (bench/mlflow_outage.py: MLflow answered
+again 15-19 s after it was stopped, and the client got its answer). The 504 has no Retry-After: the gateway cannot
+tell a hung upstream from a slow request, and each try already lasts the upstream timeout.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from hokusai_auth.web.asgi import ClientGone, Receive, Scope, Send, declared_len
 logger = logging.getLogger("hokusai_auth.gateway.forward")
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 CHUNK = 64 * 1024
+UNREACHABLE_RETRY_AFTER_S = 5  # seconds a client should wait before retrying an upstream that refused (see above)
 
 
 class Forwarder:
@@ -66,8 +73,9 @@ class Forwarder:
         except httpx.TransportError as exc:
             logger.warning("upstream %s unreachable: %s", target.upstream, type(exc).__name__)
             return await _error(
-                send, 502, f"The {target.upstream} upstream is unreachable", ErrorCode.UPSTREAM_UNREACHABLE
-            )
+                send, 502, f"The {target.upstream} upstream is unreachable", ErrorCode.UPSTREAM_UNREACHABLE,
+                headers=[(b"retry-after", b"%d" % UNREACHABLE_RETRY_AFTER_S)],
+            )  # fmt: skip
         try:
             await send(
                 {
@@ -123,7 +131,9 @@ async def _replay(spool: Any) -> AsyncIterator[bytes]:
         spool.close()
 
 
-async def _error(send: Send, status: int, message: str, code: ErrorCode) -> int:
+async def _error(
+    send: Send, status: int, message: str, code: ErrorCode, headers: list[tuple[bytes, bytes]] | None = None
+) -> int:
     error_code = GATEWAY_MLFLOW_ERROR_CODES[status]
     body = {"detail": message, "code": code, "error_code": error_code, "message": f"Hokusai gateway: {message}"}
-    return await send_json(send, status, body)
+    return await send_json(send, status, body, headers or ())
