@@ -8,7 +8,7 @@ connection answers 502, one that does not answer in time 504, both as JSON sayin
 The 502 carries ``Retry-After: 5``. MLflow's client retries a 502 seven times by default, with an exponential
 backoff that adds up to about four minutes of silence; urllib3 sleeps Retry-After's seconds instead, so a stopped
 MLflow is reported after about 35 s while a restart is still ridden out (bench/mlflow_outage.py: MLflow answered
-again 15-19 s after it was stopped, and the client got its answer). The 504 has no Retry-After: the gateway cannot
+again 9-19 s after it was stopped, and the client got its answer). The 504 has no Retry-After: the gateway cannot
 tell a hung upstream from a slow request, and each try already lasts the upstream timeout.
 """
 
