@@ -469,6 +469,11 @@ async def test_disabling_a_user_stops_their_keys_and_sessions_and_enabling_resto
     assert (await sign_in(service.client, wallet))["user_id"] == user["user_id"]
 
 
+async def test_the_session_routes_without_a_token_say_missing_token(service: Service) -> None:
+    for method, path in (("GET", "/auth/me"), ("GET", "/auth/sessions"), ("POST", "/auth/logout")):
+        refused(await service.client.request(method, path), "missing_token")
+
+
 async def test_admin_user_endpoints_need_the_admin_token(service: Service) -> None:
     user = await sign_in(service.client, Wallet())
     for headers in ({}, bearer(user["access_token"])):

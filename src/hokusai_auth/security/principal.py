@@ -46,8 +46,10 @@ class Credentials:
         action, message = REFUSED[requirement]
         refusal = ServiceError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
         token = bearer_token(scope)
-        if token is None:
-            raise refusal  # nothing offered, nothing to count
+        if token is None:  # nothing offered, nothing to count
+            if requirement is Requirement.USER:  # the access-token routes speak the token codes
+                raise _token_refusal(TokenFailure.MISSING, "No access token: send Authorization: Bearer <token>")
+            raise refusal
         ctx = RequestContext.from_scope(scope, "unknown", self._trusted_proxies)
         wait = await self._failures.retry_after(ctx.client_ip)
         if wait is not None:
@@ -77,12 +79,11 @@ class Credentials:
         if isinstance(checked, TokenRefusal):
             if checked.failure is TokenFailure.INVALID:  # an expired token is ordinary; a forged one is counted
                 await self._failures.refused(action, ctx)
-            raise ServiceError(
-                401,
-                checked.failure,
-                checked.detail,
-                extra={"error": checked.failure.error},
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+            raise _token_refusal(checked.failure, checked.detail)
         actor = f"user:{checked.user_id}"
         return Principal(requirement, replace(ctx, actor=actor), checked.user_id, checked.session_id)
+
+
+def _token_refusal(failure: TokenFailure, detail: str) -> ServiceError:
+    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    return ServiceError(401, failure, detail, extra={"error": failure.error}, headers=challenge)

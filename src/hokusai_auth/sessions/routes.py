@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -48,10 +49,12 @@ def _session_id(value: str) -> uuid.UUID:
 
 
 def build_router(trusted_proxies: tuple[IPNetwork, ...]) -> APIRouter:
-    router = APIRouter(tags=["sessions"])
+    router = APIRouter()  # tags per route: token validation is listed with key validation, once
+    sessions_tag: list[str | Enum] = ["sessions"]
 
     @router.post(
         "/auth/token/refresh",
+        tags=sessions_tag,
         operation_id="refresh_session",
         summary="New access and refresh tokens for a refresh token (which is then spent)",
         responses={401: {"description": REFRESH_REFUSALS}},
@@ -66,22 +69,25 @@ def build_router(trusted_proxies: tuple[IPNetwork, ...]) -> APIRouter:
             wallet_address=pair.wallet_address,
         )
 
-    @router.post("/auth/logout", operation_id="logout", summary="End this session on every instance")
+    @router.post("/auth/logout", tags=sessions_tag, operation_id="logout", summary="End this session on every instance")
     async def logout(caller: UserPrincipal, sessions: Sessions) -> Message:
         await sessions.end(caller.user_id, caller.session_id, caller.context, reason="logout")
         return Message(message="Logged out")
 
-    @router.get("/auth/me", operation_id="me", summary="The signed-in user")
+    @router.get("/auth/me", tags=sessions_tag, operation_id="me", summary="The signed-in user")
     async def me(caller: UserPrincipal, users: Users) -> UserInfo:
         return UserInfo.of(await users.get(caller.user_id))
 
-    @router.get("/auth/sessions", operation_id="list_sessions", summary="The signed-in user's open sessions")
+    @router.get(
+        "/auth/sessions", tags=sessions_tag, operation_id="list_sessions", summary="The signed-in user's open sessions"
+    )
     async def list_sessions(caller: UserPrincipal, sessions: Sessions) -> list[SessionInfo]:
         rows = await sessions.open_sessions(caller.user_id)
         return [SessionInfo.of(row, caller.session_id) for row in rows]
 
     @router.delete(
         "/auth/sessions/{session_id}",
+        tags=sessions_tag,
         operation_id="end_session",
         summary="End one of the signed-in user's sessions (another user's is 404)",
         responses={404: {"description": "Session not found"}},
