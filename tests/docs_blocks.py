@@ -309,6 +309,7 @@ class Reader:
             self._run(step, command, timeout=120)
             return
         prelude = _matching(self.walk.preludes, step.text) or ""
+        self._shell(step.person)  # a document may open with a Python block: the person's directory must exist
         script = self.home(step.person) / "project" / f"{self.walk.doc.stem}-line-{step.line}.py"
         script.write_text(prelude.format(**self.values) + self._local(step.text))
         self._run(step, f"python3 {script.name}", timeout=300)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from hokusai_auth.app import create_app
-from tests.conftest import ADMIN_TOKEN, make_settings, unavailable
+from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.servers import serving
 
 if TYPE_CHECKING:
@@ -25,34 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FOUND = CHROMIUM.exists()
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError as exc:
-        unavailable("Playwright", f"{exc}; install the [dev] extra")
-    if not CHROMIUM_FOUND:
-        unavailable("Chromium", f"{CHROMIUM} not found; apt-get install chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import base64
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,10 +29,10 @@ import httpx
 import pytest
 
 from hokusai.tokens import TokenVerifier
-from tests.conftest import ADMIN_TOKEN, SECRET_KEY, free_port, unavailable
+from tests.conftest import ADMIN_TOKEN, SECRET_KEY, free_port
 from tests.docs_blocks import Reader, Walkthrough, blocks, stale_entries
 from tests.e2e.helpers import ServerProcess, start_auth_service
-from tests.e2e.test_api_docs_browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_FOUND, TIMEOUT_MS
+from tests.e2e.test_api_docs_browser import TIMEOUT_MS
 from tests.wallet import Wallet
 
 if TYPE_CHECKING:
@@ -138,9 +138,6 @@ def test_identity_md_python_and_shell_examples_run_as_written(auth: Auth, tmp_pa
     assert published_kids(auth.url) == [old_kid]
 
     with Reader(walkthrough(auth.url, auth.database_url, token), tmp_path) as reader:
-        # The doc opens with a Python block, which the reader writes into the person's directory before typing
-        # anything; opening the developer's shell first makes that directory (docs_blocks.Reader._shell).
-        reader._shell("developer")
         steps = reader.follow()
     assert [(step.kind, step.person, step.skipped) for step in steps] == [
         ("python", "developer", None),  # sign in from Python
@@ -220,22 +217,6 @@ class SigningWallet:
         text = bytes.fromhex(data[2:]).decode("utf-8") if data.startswith("0x") else data
         self.signed.append(text)
         return self.wallet.sign(text)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError as exc:
-        unavailable("Playwright", f"{exc}; install the [dev] extra")
-    if not CHROMIUM_FOUND:
-        unavailable("Chromium", f"{CHROMIUM} not found; apt-get install chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture
