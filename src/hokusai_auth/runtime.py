@@ -36,6 +36,7 @@ from hokusai_auth.propagation.shared_cache import SharedKeyCache
 from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.ratelimit.redis import RedisLimiter
+from hokusai_auth.security.address_limit import AddressLimit
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.principal import Credentials
 from hokusai_auth.security.tokens import BearerTokens
@@ -275,6 +276,12 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
                 chain_ids=settings.siwe_chain_ids,
                 users=users,
                 sessions=sessions,
+                per_address=AddressLimit(
+                    validation.limiter,
+                    "sign-in",
+                    per_hour=settings.sign_in_per_hour,
+                    burst=max(1, settings.sign_in_per_hour // 10),
+                ),
             ),
             signing_keys=signing_keys,
             token_checker=token_checker,

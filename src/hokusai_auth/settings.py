@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         validation_alias=_env("REFRESH_TOKEN_TTL"),
         description="seconds a session may go without a refresh before it ends",
     )
+    sign_in_per_hour: int = Field(
+        600,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("SIGN_IN_PER_HOUR"),
+        description="SIWE challenges and verifications one client address may ask for per hour (burst: a tenth)",
+    )
     max_keys_per_user: int = Field(
         25, ge=1, le=10_000, validation_alias=_env("MAX_KEYS_PER_USER"), description="active keys a user may own"
     )

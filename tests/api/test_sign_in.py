@@ -482,3 +482,16 @@ async def test_admin_user_endpoints_need_the_admin_token(service: Service) -> No
     unknown = "00000000-0000-4000-8000-000000000000"
     assert (await service.client.get(f"/api/v1/admin/users/{unknown}", headers=service.admin)).status_code == 404
     assert (await service.client.get("/api/v1/admin/users/not-a-uuid", headers=service.admin)).status_code == 404
+
+
+async def test_an_address_asking_for_too_many_sign_ins_waits(make_service: Any, database_url: str) -> None:
+    service = await make_service(database_url, sign_in_per_hour=20)  # a burst of 2
+    wallet = Wallet()
+    answers = [
+        await service.client.post("/auth/siwe/challenge", json={"wallet_address": wallet.address}) for _ in range(3)
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == "rate_limited"
+    assert int(answers[2].headers["retry-after"]) > 0
+    refused_verify = await verify(service, answers[0].json()["message"], wallet.sign(answers[0].json()["message"]))
+    assert refused_verify.status_code == 429

@@ -25,16 +25,23 @@ def build_router(trusted_proxies: tuple[IPNetwork, ...]) -> APIRouter:
         "/auth/siwe/challenge",
         operation_id="siwe_challenge",
         summary="Get an EIP-4361 message to sign with the wallet",
-        responses={422: {"description": "the wallet address or chain id is not acceptable; `detail` names it"}},
+        responses={
+            422: {"description": "the wallet address or chain id is not acceptable; `detail` names it"},
+            429: {"description": "too many challenges from this address (SIGN_IN_PER_HOUR); see Retry-After"},
+        },
     )
-    async def challenge(body: ChallengeRequest, sign_in: SignInService) -> Challenge:
-        return await sign_in.challenge(body.wallet_address, body.chain_id)
+    async def challenge(body: ChallengeRequest, request: Request, sign_in: SignInService) -> Challenge:
+        ctx = RequestContext.of(request, "anonymous", trusted_proxies)
+        return await sign_in.challenge(body.wallet_address, body.chain_id, ctx.client_ip)
 
     @router.post(
         "/auth/siwe/verify",
         operation_id="siwe_verify",
         summary="Sign in with the signed message: a session's access and refresh tokens",
-        responses={401: {"description": VERIFY_REFUSALS}},
+        responses={
+            401: {"description": VERIFY_REFUSALS},
+            429: {"description": "too many sign-ins from this address (SIGN_IN_PER_HOUR); see Retry-After"},
+        },
     )
     async def verify(body: VerifyRequest, request: Request, sign_in: SignInService) -> SignedIn:
         ctx = RequestContext.of(request, "anonymous", trusted_proxies)

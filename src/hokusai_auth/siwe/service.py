@@ -19,6 +19,7 @@ from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import ServiceError, invalid_field
+from hokusai_auth.security.address_limit import AddressLimit
 from hokusai_auth.sessions.service import SessionService, TokenPair
 from hokusai_auth.siwe import nonces
 from hokusai_auth.siwe.message import MAX_MESSAGE_BYTES, InvalidMessage, SiweMessage, parse, render
@@ -53,6 +54,7 @@ class SignIn:
         chain_ids: tuple[int, ...],
         users: UserService,
         sessions: SessionService,
+        per_address: AddressLimit,
     ) -> None:
         self._db = database
         self._clock = clock
@@ -63,9 +65,12 @@ class SignIn:
         self._chain_ids = chain_ids
         self._users = users
         self._sessions = sessions
+        self._per_address = per_address
 
-    async def challenge(self, wallet_address: str, chain_id: int | None) -> Challenge:
-        """``wallet_address`` already checksummed (the request schema does it)."""
+    async def challenge(self, wallet_address: str, chain_id: int | None, client_ip: str | None) -> Challenge:
+        """``wallet_address`` already checksummed (the request schema does it). Each challenge is a row: an
+        address asking for too many is 429 (``SIGN_IN_PER_HOUR``)."""
+        await self._per_address.spend(client_ip)
         chain = chain_id if chain_id is not None else self._chain_ids[0]
         if chain not in self._chain_ids:
             allowed = ", ".join(str(chain) for chain in self._chain_ids)
@@ -107,6 +112,7 @@ class SignIn:
 
     async def verify(self, text: str, signature: str, ctx: RequestContext) -> tuple[TokenPair, bool]:
         """The new session's tokens, and whether the user was created by this sign-in."""
+        await self._per_address.spend(ctx.client_ip)
         now = self._clock.now()
         message = self._check_message(text, now)
         try:
