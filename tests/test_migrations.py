@@ -37,7 +37,8 @@ async def _diff(url: str) -> list[Any]:
 
 USAGE_TABLES = {"usage_rollups", "usage_idempotency_keys", "usage_flushes"}
 IDENTITY_TABLES = {"users", "user_sessions", "refresh_tokens", "siwe_nonces", "signing_keys"}
-TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES}
+MAIL_TABLES = {"mail_outbox"}
+TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES, *MAIL_TABLES}
 
 
 async def _round_trip(url: str) -> None:
@@ -45,7 +46,9 @@ async def _round_trip(url: str) -> None:
     assert await migrate.current_revision(url) == migrate.head_revision()
     assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
-    await migrate.downgrade(url, "0002")  # one step down removes the identity tables only
+    await migrate.downgrade(url, "0003")  # one step down removes the outbox only
+    assert not MAIL_TABLES & await _tables(url)
+    await migrate.downgrade(url, "0002")  # the next removes the identity tables only
     remaining = await _tables(url)
     assert remaining >= USAGE_TABLES
     assert not IDENTITY_TABLES & remaining
