@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from hokusai_auth.audit.service import AuditService
+from hokusai_auth.bootstrap import default_data_dir
 from hokusai_auth.clock import Clock, SystemClock
 from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.components import Components
@@ -28,6 +29,8 @@ from hokusai_auth.keys.last_used import LastUsedRecorder
 from hokusai_auth.keys.service import KeyService
 from hokusai_auth.keys.store import DatabaseKeyStore
 from hokusai_auth.keys.tokens import KeyDigester
+from hokusai_auth.mail.sender import MailSender
+from hokusai_auth.mail.transport import open_transport
 from hokusai_auth.ops.readiness import ReadinessProbes
 from hokusai_auth.propagation.change_feed import ChangeFeed
 from hokusai_auth.propagation.invalidation import Invalidator
@@ -113,6 +116,7 @@ class Runtime(ValidationRuntime):
     sign_in: SignIn
     signing_keys: SigningKeyRing
     token_checker: TokenChecker  # what /api/v1/tokens/validate's fast path asks
+    mail_sender: MailSender
 
     def components(self) -> Components:
         """What the routes and the credential gate ask for (components.py)."""
@@ -127,10 +131,15 @@ class Runtime(ValidationRuntime):
             self.sessions,
             self.sign_in,
             self.signing_keys,
+            self.mail_sender,
         )
 
     def gauges(self) -> dict[str, float]:
-        return {**super().gauges(), "auth_throttled_requests": float(self.failed_credentials.throttled)}
+        return {
+            **super().gauges(),
+            "auth_throttled_requests": float(self.failed_credentials.throttled),
+            **self.mail_sender.gauges(),
+        }
 
 
 @asynccontextmanager
@@ -244,6 +253,17 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             states=session_states,
         )
         token_checker = tokens.checker
+        smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else None
+        mail_sender = MailSender(
+            database,
+            open_transport(smtp_url, settings.data_dir or default_data_dir()),  # unset: .eml files in outbox/
+            clock,
+            mail_from=settings.mail_from,
+            interval=settings.mail_send_interval,
+            max_attempts=settings.mail_max_attempts,
+        )
+        mail_sender.start()
+        exits.push_async_callback(mail_sender.stop)
         yield Runtime(
             **_fields_of(validation),
             keys=KeyService(
@@ -285,6 +305,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             ),
             signing_keys=signing_keys,
             token_checker=token_checker,
+            mail_sender=mail_sender,
             failed_credentials=failed_credentials,
             # Redis is optional: when it is down the service carries on (degraded), so it is not required.
             readiness=ReadinessProbes(

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hokusai._vocabulary import Environment
 from hokusai_auth.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_VALIDATE_BODY_BYTES
+from hokusai_auth.mail.message import DEFAULT_MAIL_FROM, sender_address
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -146,6 +147,33 @@ class Settings(BaseSettings):
     max_keys_per_user: int = Field(
         25, ge=1, le=10_000, validation_alias=_env("MAX_KEYS_PER_USER"), description="active keys a user may own"
     )
+    smtp_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("SMTP_URL"),
+        description="smtp://, smtp+starttls:// or smtps://[user:password@]host[:port]; unset: .eml files in the data "
+        "directory's outbox/ (checked at start-up, mail/smtp.py; never logged: it may hold a password)",
+    )
+    mail_from: str = Field(
+        DEFAULT_MAIL_FROM,
+        min_length=3,
+        max_length=320,
+        validation_alias=_env("MAIL_FROM"),
+        description="the From of every mail, e.g. 'Hokusai <no-reply@example.com>'",
+    )
+    mail_send_interval: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        validation_alias=_env("MAIL_SEND_INTERVAL"),
+        description="seconds between looks at the mail outbox for messages due",
+    )
+    mail_max_attempts: int = Field(
+        12,  # mail/sender.py DEFAULT_MAX_ATTEMPTS: about 2 h 25 min from the first attempt to the last
+        ge=1,
+        le=100,
+        validation_alias=_env("MAIL_MAX_ATTEMPTS"),
+        description="attempts to deliver a mail (waits of 5 s doubling up to 1 h between them) before it is failed",
+    )
     access_log: bool = Field(True, validation_alias=_env("ACCESS_LOG"))
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
     log_format: Literal["auto", "json", "text"] = Field(
@@ -158,6 +186,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split_tokens(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        sender_address(value)
+        return value
 
     @field_validator("public_url", mode="before")
     @classmethod
