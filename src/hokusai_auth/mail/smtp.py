@@ -50,7 +50,7 @@ class SmtpConfig:
         """``smtp+starttls://apikey@smtp.sendgrid.net:587``: the URL without the password."""
         scheme = next(name for name, (mode, _) in SCHEMES.items() if mode == self.tls)
         host = f"[{self.host}]" if ":" in self.host else self.host
-        user = f"{self.username}@" if self.username else ""
+        user = f"{quote(self.username, safe='')}@" if self.username else ""
         return f"{scheme}://{user}{host}:{self.port}"
 
 
