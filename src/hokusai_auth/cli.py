@@ -4,8 +4,10 @@ access tokens (``rotate-signing-key``)."""
 from __future__ import annotations
 
 import asyncio
+import enum
 import shlex
 import sys
+import uuid
 from typing import Annotated
 
 import typer
@@ -249,6 +251,96 @@ def rotate_signing_key() -> None:
             f"(ACCESS_TOKEN_TTL {settings.access_token_ttl} s, plus time for every instance to switch; "
             f"running instances sign with the new key within {RELOAD_INTERVAL_S:.0f} s)"
         )
+
+
+class OutputFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+@cli.command()
+def outbox(
+    failed: Annotated[bool, typer.Option("--failed", help="only failed messages")] = False,
+    retry: Annotated[
+        list[str] | None, typer.Option("--retry", metavar="ID", help="make this message pending again (repeatable)")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="make every failed message pending again")
+    ] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for scripts")] = (
+        OutputFormat.table
+    ),
+) -> None:
+    """List mail waiting to be sent (pending) or given up on (failed), or retry it. Bodies are never shown.
+
+    A retried message is due at once with fresh attempts; a running service sends it within MAIL_SEND_INTERVAL."""
+    import json
+
+    from hokusai_auth.db.engine import open_database
+    from hokusai_auth.mail import queue
+
+    settings, _ = _load_settings()
+    url = settings.require_database_url()
+    try:
+        ids = [uuid.UUID(value) for value in retry or ()]
+    except ValueError:
+        typer.echo("hokusai-auth outbox: --retry takes a message id (a UUID, as the listing shows it)", err=True)
+        raise typer.Exit(2) from None
+    if ids or retry_failed:
+        _outbox_retry(url, ids, retry_failed, output)
+        return
+
+    async def listing() -> list[queue.Listed]:
+        database = open_database(url)
+        try:
+            async with database.reader() as session:
+                return await queue.listing(session, ("failed",) if failed else queue.LISTED_STATUSES)
+        finally:
+            await database.dispose()
+
+    rows = [item.to_json() for item in asyncio.run(listing())]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        typer.echo("no failed mail" if failed else "no pending or failed mail")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("id", "created", "kind", "recipient", "status", "attempts", "next attempt", "last error")
+        for row in rows:
+            table.add_row(*("" if value is None else str(value) for value in row.values()))
+        Console(soft_wrap=False, highlight=False, width=None if sys.stdout.isatty() else 250).print(table)
+
+
+def _outbox_retry(url: str, ids: list[uuid.UUID], retry_failed: bool, output: OutputFormat) -> None:
+    import json
+
+    from hokusai_auth.clock import SystemClock
+    from hokusai_auth.db.engine import open_database
+    from hokusai_auth.mail import queue
+
+    async def make_pending() -> list[uuid.UUID]:
+        database = open_database(url)
+        try:
+            async with database.writer.begin() as session:
+                now = SystemClock().now()
+                changed = await queue.retry(session, now, ids) if ids else []
+                if retry_failed:
+                    changed += await queue.retry(session, now, all_failed=True)
+                return changed
+        finally:
+            await database.dispose()
+
+    changed = [str(item) for item in asyncio.run(make_pending())]
+    unknown = sorted({str(item) for item in ids} - set(changed))
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"retried": changed, "not_retried": unknown}, indent=2))
+    else:
+        typer.echo(f"{len(changed)} message(s) pending again" + "".join(f"\n  {item}" for item in changed))
+    if unknown:
+        typer.echo(f"hokusai-auth outbox: not pending or failed: {', '.join(unknown)}", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:
