@@ -39,7 +39,8 @@ REDIS_URL = os.environ.get("HOKUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 40
 TABLES = ("audit_events", "api_keys", "usage_rollups", "usage_idempotency_keys", "usage_flushes", "refresh_tokens",
-          "user_sessions", "users", "siwe_nonces", "signing_keys", "mail_outbox")  # fmt: skip
+          "user_sessions", "users", "siwe_nonces", "signing_keys", "mail_outbox", "organization_claims",
+          "registration_verifications", "registrations", "organization_members", "organizations")  # fmt: skip
 
 
 def unavailable(what: str, reason: str) -> None:

@@ -38,7 +38,14 @@ async def _diff(url: str) -> list[Any]:
 USAGE_TABLES = {"usage_rollups", "usage_idempotency_keys", "usage_flushes"}
 IDENTITY_TABLES = {"users", "user_sessions", "refresh_tokens", "siwe_nonces", "signing_keys"}
 MAIL_TABLES = {"mail_outbox"}
-TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES, *MAIL_TABLES}
+REGISTRATION_TABLES = {
+    "registrations",
+    "registration_verifications",
+    "organizations",
+    "organization_members",
+    "organization_claims",
+}
+TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES, *MAIL_TABLES, *REGISTRATION_TABLES}
 
 
 async def _round_trip(url: str) -> None:
@@ -46,7 +53,11 @@ async def _round_trip(url: str) -> None:
     assert await migrate.current_revision(url) == migrate.head_revision()
     assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
-    await migrate.downgrade(url, "0003")  # one step down removes the outbox only
+    await migrate.downgrade(url, "0004")  # one step down removes registrations and organizations only
+    remaining = await _tables(url)
+    assert not REGISTRATION_TABLES & remaining
+    assert remaining >= MAIL_TABLES
+    await migrate.downgrade(url, "0003")  # the next removes the outbox only
     assert not MAIL_TABLES & await _tables(url)
     await migrate.downgrade(url, "0002")  # the next removes the identity tables only
     remaining = await _tables(url)

@@ -106,6 +106,9 @@ class ErrorCode(StrEnum):
     # Sessions
     INVALID_REFRESH_TOKEN = "invalid_refresh_token"  # noqa: S105 - a code, not a secret
     REFRESH_TOKEN_REUSED = "refresh_token_reused"  # noqa: S105 - a spent refresh token: its session ends
+    # Registration and the claim link (a bad, used or expired mailed token is TokenFailure.INVALID with a 400)
+    NOT_PENDING_APPROVAL = "not_pending_approval"  # a registration is decided once, after its email is verified
+    CLAIMED = "claimed"  # 410: an organization's claim link was already used
 
 
 class TokenFailure(StrEnum):
@@ -204,6 +207,18 @@ def choices(values: Iterable[str]) -> str:
     """'production, test or development': an enumeration (``choices(Environment)``) for help texts and messages."""
     names = [str(value) for value in values]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+# ------------------------------------------------------------------------------------------------ registration
+
+
+class RegistrationStatus(StrEnum):
+    """Where a company's registration is: it verifies its email, then an operator approves or rejects it."""
+
+    PENDING_EMAIL_VERIFICATION = "pending_email_verification"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 # ------------------------------------------------------------------------------------------------ the gateway

@@ -14,6 +14,8 @@ from hokusai_auth.audit import models as _audit  # noqa: F401
 from hokusai_auth.db.base import Base
 from hokusai_auth.keys import models as _keys  # noqa: F401
 from hokusai_auth.mail import models as _mail  # noqa: F401
+from hokusai_auth.organizations import models as _organizations  # noqa: F401
+from hokusai_auth.registrations import models as _registrations  # noqa: F401
 from hokusai_auth.sessions import models as _sessions  # noqa: F401
 from hokusai_auth.signing import models as _signing  # noqa: F401
 from hokusai_auth.siwe import models as _siwe  # noqa: F401

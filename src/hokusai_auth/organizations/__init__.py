@@ -1,0 +1,1 @@
+"""Organizations: the companies that hold Hokusai keys, and their members."""
