@@ -129,6 +129,19 @@ async def test_an_untrusted_certificate_is_refused(
     assert "CERTIFICATE_VERIFY_FAILED" in last_error
 
 
+async def test_starttls_is_required_not_opportunistic(
+    database: Database, clock: FrozenClock, smtp_server: SmtpServer
+) -> None:
+    """smtp+starttls:// to a server that offers no STARTTLS: an error, never the password in clear."""
+    transport = SmtpTransport(parse_smtp_url(smtp_server.url("smtp+starttls", f"me:{ENCODED}")), timeout=5)
+    (message_id,) = await queue_mail(database, clock, mail())
+    assert (await _sender(database, transport, clock).send_now()).retrying == 1
+    assert smtp_server.received == []
+    assert (await row(database, message_id)).last_error == (
+        "SMTPException: SMTP STARTTLS extension not supported by server."
+    )
+
+
 def _secret_forms() -> list[str]:
     return [
         PASSWORD,

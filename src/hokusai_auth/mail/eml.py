@@ -29,7 +29,7 @@ class EmlTransport:
 
     async def send(self, message: EmailMessage) -> None:
         path = await asyncio.to_thread(self._write, message.as_bytes(policy=SMTP), file_name(message))
-        logger.info("mail written to %s", path, extra={"path": str(path)})
+        logger.info("mail written to %s", path)
 
     def _write(self, content: bytes, name: str) -> Path:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
