@@ -117,6 +117,7 @@ _BY_CODE: dict[str, type[HokusaiError]] = {
     ErrorCode.UPSTREAM_TIMEOUT: ServiceUnavailableError,
     ErrorCode.NOT_FOUND: NotFoundError,
     ErrorCode.VALIDATION_ERROR: InvalidRequestError,
+    ErrorCode.CLAIMED: ConflictError,  # 410: the claim link was used; like a conflict, the state forbids it
 }
 
 

@@ -39,6 +39,7 @@ from hokusai_auth.propagation.shared_cache import SharedKeyCache
 from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.ratelimit.memory import MemoryLimiter
 from hokusai_auth.ratelimit.redis import RedisLimiter
+from hokusai_auth.registrations.service import Registrations
 from hokusai_auth.security.address_limit import AddressLimit
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.security.principal import Credentials
@@ -116,6 +117,7 @@ class Runtime(ValidationRuntime):
     sign_in: SignIn
     signing_keys: SigningKeyRing
     token_checker: TokenChecker  # what /api/v1/tokens/validate's fast path asks
+    registrations: Registrations
     mail_sender: MailSender
 
     def components(self) -> Components:
@@ -131,6 +133,7 @@ class Runtime(ValidationRuntime):
             self.sessions,
             self.sign_in,
             self.signing_keys,
+            self.registrations,
             self.mail_sender,
         )
 
@@ -264,16 +267,28 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
         )
         mail_sender.start()
         exits.push_async_callback(mail_sender.stop)
+        keys = KeyService(
+            database=database,
+            digester=validation.digester,
+            hasher=validation.hasher,
+            clock=clock,
+            changes=validation.key_changes,
+            max_keys_per_user=settings.max_keys_per_user,
+        )
+        registrations = Registrations(
+            database=database,
+            clock=clock,
+            keys=keys,
+            limiter=validation.limiter,
+            secret_key=settings.require_secret_key(),
+            public_url=settings.public_url,
+            registrations_per_hour=settings.registrations_per_hour,
+            status_checks_per_hour=settings.registration_status_per_hour,
+        )
         yield Runtime(
             **_fields_of(validation),
-            keys=KeyService(
-                database=database,
-                digester=validation.digester,
-                hasher=validation.hasher,
-                clock=clock,
-                changes=validation.key_changes,
-                max_keys_per_user=settings.max_keys_per_user,
-            ),
+            keys=keys,
+            registrations=registrations,
             audit=AuditService(database, clock),
             credentials=Credentials(
                 admin=BearerTokens("admin", _admin_tokens(settings)),

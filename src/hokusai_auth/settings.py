@@ -144,6 +144,20 @@ class Settings(BaseSettings):
         validation_alias=_env("SIGN_IN_PER_HOUR"),
         description="SIWE challenges and verifications one client address may ask for per hour (burst: a tenth)",
     )
+    registrations_per_hour: int = Field(
+        10,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("REGISTRATIONS_PER_HOUR"),
+        description="POST /register requests one client address may make per hour (429 beyond)",
+    )
+    registration_status_per_hour: int = Field(
+        60,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("REGISTRATION_STATUS_PER_HOUR"),
+        description="registration status checks (and, separately, email verifications) per client address per hour",
+    )
     max_keys_per_user: int = Field(
         25, ge=1, le=10_000, validation_alias=_env("MAX_KEYS_PER_USER"), description="active keys a user may own"
     )
