@@ -19,7 +19,8 @@ from hokusai_auth.mail.message import link
 from hokusai_auth.mail.sender import MailSender
 from hokusai_auth.mail.smtp import SmtpTransport, parse_smtp_url
 from tests.conftest import ServiceFactory, eventually
-from tests.mail.conftest import REFUSED, SmtpServer, mail, queue_mail, row
+from tests.mail.conftest import mail, queue_mail, row
+from tests.smtp import REFUSED, SmtpServer
 
 MAIL_FROM = "Hokusai Test <no-reply@hokusai.example>"
 

@@ -20,7 +20,8 @@ from hokusai_auth.mail.smtp import SmtpConfig, SmtpTransport, parse_smtp_url
 from hokusai_auth.mail.transport import open_transport
 from hokusai_auth.settings import Settings
 from tests.conftest import ServiceFactory, eventually
-from tests.mail.conftest import Certificate, Credentials, SmtpServer, mail, queue_mail, row
+from tests.mail.conftest import Certificate, mail, queue_mail, row
+from tests.smtp import Credentials, SmtpServer
 
 PASSWORD = "s3cr3t/P@ss:word"  # '/', '@' and ':' must be URL-encoded in SMTP_URL
 ENCODED = "s3cr3t%2FP%40ss%3Aword"
