@@ -22,10 +22,13 @@ from hokusai._models import (
     APIKeyInfo,
     AuditEvent,
     BillingInfo,
+    ClaimedOrganization,
     CreatedKey,
     Page,
     RateLimitStatus,
     Readiness,
+    Registration,
+    RegistrationState,
     Session,
     SessionInfo,
     SiweChallenge,
@@ -37,11 +40,12 @@ from hokusai._models import (
     decode,
 )
 from hokusai._transport import CURRENT_SESSION, Answer, Call, path
-from hokusai._vocabulary import Failure, TokenFailure
+from hokusai._vocabulary import Failure, RegistrationStatus, TokenFailure
 
 T = TypeVar("T")
 KEYS = "/api/v1/keys"
 USERS = "/api/v1/admin/users"
+REGISTRATIONS = "/api/v1/admin/registrations"
 # The key endpoints take the admin token (every key) or a signed-in user's access token (their own keys).
 KEY_MANAGER: Final = "admin_or_user"
 
@@ -294,6 +298,75 @@ def set_user_active(user_id: str, active: bool) -> Call[UserInfo]:
     """Disable (``False``) or enable a user (admin). Disabling ends their sessions and stops every key they own,
     on every instance within a second; enabling makes their keys work again."""
     return Call("PATCH", path(USERS + "/{}", user_id), _one(UserInfo), json={"is_active": active})
+
+
+# ----------------------------------------------------------------------------------------------- registration
+
+
+def register(
+    organization_name: str,
+    contact_email: str,
+    contact_name: str,
+    use_case: str,
+    *,
+    website_url: str | None = None,
+) -> Call[Registration]:
+    """Register a company (public): a verification link is mailed to ``contact_email``. The answer is the same
+    whether or not the address was registered before (its owner is told by mail instead)."""
+    body = _body(organization_name=organization_name, contact_email=contact_email, contact_name=contact_name,
+                 use_case=use_case, website_url=website_url)  # fmt: skip
+    # Not repeated after it may have reached the service: a repeat mails the address's owner again.
+    return Call("POST", "/register", _one(Registration), json=body, credential="none", idempotent=False)
+
+
+def verify_registration_email(token: str) -> Call[RegistrationState]:
+    """Verify a registration's address with the token of the mailed link (public, single-use): the
+    registration then waits for an operator's approval."""
+    return Call("POST", "/registration/verify-email", _one(RegistrationState), json={"token": token.strip()},
+                credential="none", idempotent=False)  # fmt: skip
+
+
+def registration_status(email: str) -> Call[RegistrationState]:
+    """Where the registration made with ``email`` is (public); ``NotFoundError`` when there is none."""
+    return Call("POST", "/registration/status", _one(RegistrationState), json={"email": email}, credential="none")
+
+
+def list_registrations(
+    *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+) -> Call[Page[Registration]]:
+    """One page of registrations, newest first, optionally of one status (admin)."""
+    return Call("GET", REGISTRATIONS, _page(Registration), params={"status": status, "limit": limit, "cursor": cursor})
+
+
+def get_registration(registration_id: str) -> Call[Registration]:
+    """One registration (admin)."""
+    return Call("GET", path(REGISTRATIONS + "/{}", registration_id), _one(Registration))
+
+
+def approve_registration(registration_id: str, *, reason: str | None = None) -> Call[Registration]:
+    """Approve a registration pending approval (admin): its organization is created and the contact is mailed a
+    claim link (7 days). ``reason`` goes to the audit log. A registration is decided once (``ConflictError``)."""
+    return _decide(registration_id, RegistrationStatus.APPROVED, reason)
+
+
+def reject_registration(registration_id: str, *, reason: str | None = None) -> Call[Registration]:
+    """Reject a registration pending approval (admin); the contact is mailed ``reason``."""
+    return _decide(registration_id, RegistrationStatus.REJECTED, reason)
+
+
+def _decide(registration_id: str, status: RegistrationStatus, reason: str | None) -> Call[Registration]:
+    body = _body(status=status.value, reason=reason)
+    # Not repeated: a decision that reached the service is final, and a repeat would answer 409.
+    return Call("PATCH", path(REGISTRATIONS + "/{}", registration_id), _one(Registration), json=body,
+                idempotent=False)  # fmt: skip
+
+
+def claim_organization(token: str) -> Call[ClaimedOrganization]:
+    """Claim an approved organization with the token of its mailed claim link (a signed-in user): the user
+    becomes its Owner and receives its first production key, shown this once. A used link is ``ConflictError``
+    (410 ``claimed``)."""
+    return Call("POST", path("/api/v1/claims/{}", token.strip()), _one(ClaimedOrganization), credential="user",
+                idempotent=False)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- validation

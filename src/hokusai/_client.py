@@ -29,7 +29,7 @@ import httpx
 
 from hokusai import _api as api
 from hokusai._config import Config, resolve
-from hokusai._models import APIKeyInfo, AuditEvent, Page, Session, UserInfo
+from hokusai._models import APIKeyInfo, AuditEvent, Page, Registration, Session, UserInfo
 from hokusai._session import ProfileSessionStore, SessionStore, with_session
 from hokusai._transport import (
     USER_AGENT,
@@ -158,6 +158,15 @@ class AuthClient(_ClientBase):
     get_user = _sync(api.get_user)
     set_user_active = _sync(api.set_user_active)
 
+    register = _sync(api.register)
+    verify_registration_email = _sync(api.verify_registration_email)
+    registration_status = _sync(api.registration_status)
+    list_registrations = _sync(api.list_registrations)
+    get_registration = _sync(api.get_registration)
+    approve_registration = _sync(api.approve_registration)
+    reject_registration = _sync(api.reject_registration)
+    claim_organization = _sync(api.claim_organization)
+
     def iter_keys(self, **filters: Any) -> Iterator[APIKeyInfo]:
         """Every key matching ``filters`` (those of ``list_keys``), following the pages."""
         return _follow(lambda cursor: self.list_keys(**filters, cursor=cursor))
@@ -169,6 +178,10 @@ class AuthClient(_ClientBase):
     def iter_users(self, *, limit: int | None = None) -> Iterator[UserInfo]:
         """Every user, newest first, following the pages (admin)."""
         return _follow(lambda cursor: self.list_users(limit=limit, cursor=cursor))
+
+    def iter_registrations(self, *, status: str | None = None, limit: int | None = None) -> Iterator[Registration]:
+        """Every registration (of ``status``), newest first, following the pages (admin)."""
+        return _follow(lambda cursor: self.list_registrations(status=status, limit=limit, cursor=cursor))
 
     def close(self) -> None:
         self._http.close()
@@ -225,6 +238,15 @@ class AsyncAuthClient(_ClientBase):
     get_user = _async(api.get_user)
     set_user_active = _async(api.set_user_active)
 
+    register = _async(api.register)
+    verify_registration_email = _async(api.verify_registration_email)
+    registration_status = _async(api.registration_status)
+    list_registrations = _async(api.list_registrations)
+    get_registration = _async(api.get_registration)
+    approve_registration = _async(api.approve_registration)
+    reject_registration = _async(api.reject_registration)
+    claim_organization = _async(api.claim_organization)
+
     def iter_keys(self, **filters: Any) -> AsyncIterator[APIKeyInfo]:
         return _follow_async(lambda cursor: self.list_keys(**filters, cursor=cursor))
 
@@ -233,6 +255,9 @@ class AsyncAuthClient(_ClientBase):
 
     def iter_users(self, *, limit: int | None = None) -> AsyncIterator[UserInfo]:
         return _follow_async(lambda cursor: self.list_users(limit=limit, cursor=cursor))
+
+    def iter_registrations(self, *, status: str | None = None, limit: int | None = None) -> AsyncIterator[Registration]:
+        return _follow_async(lambda cursor: self.list_registrations(status=status, limit=limit, cursor=cursor))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -278,6 +278,50 @@ class TokenValidation:
         return self.valid
 
 
+# ------------------------------------------------------------------------------------------------ registration
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A company's registration. ``register`` answers the first six fields (the same answer whether or not the
+    address was registered before); operators see them all."""
+
+    id: str
+    organization_name: str
+    contact_email: str
+    contact_name: str
+    status: str  # pending_email_verification, pending_approval, approved or rejected
+    created_at: datetime
+    use_case: str | None = None
+    website_url: str | None = None
+    updated_at: datetime | None = None
+    email_verified_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    rejection_reason: str | None = None
+    organization_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationState:
+    """Where the registration made with an address is (``registration_status``)."""
+
+    status: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedOrganization:
+    """A claimed organization: the caller is its Owner, and ``api_key`` (its first production key) is shown this
+    once; store it now."""
+
+    api_key: str = field(repr=False)
+    key_id: str
+    key_info: APIKeyInfo
+    organization_id: str
+    warning: str = "Store this API key now: it is shown only once and cannot be recovered."
+
+
 # ------------------------------------------------------------------------------------------------ decoding
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hokusai._version import __version__
+from hokusai.cli import _admin as admin
 from hokusai.cli import _auth as auth
 from hokusai.cli import _output as output
 from hokusai.cli._usage import HokusaiGroup
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # failures are one line (hokusai.cli._failures), never a traceback
 )
 app.add_typer(auth.app, name="auth")
+app.add_typer(admin.app, name="admin")
 
 
 def _version(value: bool) -> None:

@@ -62,6 +62,8 @@ FLAGS = {
     "user_id": "--user-id",
     "grace_period_seconds": "--grace-period",
     "limit": "--limit",
+    "reason": "--reason",
+    "status": "--status",
 }
 
 
