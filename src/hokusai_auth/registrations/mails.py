@@ -56,8 +56,8 @@ def verification(
         "Verify your email address for Hokusai",
         Kind.VERIFY,
         [
-            f"Hello {contact_name}, {organization_name} registered with Hokusai with this address. "
-            "Open this link to verify it (it works once, for 24 hours):",
+            f"Hello {contact_name}, {organization_name} registered with Hokusai, naming this address as its "
+            "contact. Open this link to verify it (it works once, for 24 hours):",
             "An operator reviews the registration once the address is verified; you will hear from us by mail.",
             "If you did not register, ignore this mail: nothing happens without the link.",
         ],
