@@ -162,6 +162,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "bcrypt_rounds": 4,
         "access_log": False,
+        # No test's mail leaves by accident (to the user's data directory, or after its body was read): a test
+        # that wants delivery sets its own interval, and a transport.
+        "mail_send_interval": 60,
     }
     values.update(overrides)
     return Settings(**values)
