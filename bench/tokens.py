@@ -75,7 +75,7 @@ def sign_in_over_http(url: str, count: int) -> list[str]:
 
 async def sign_in_in_process(runtime: Runtime) -> str:
     account = Account.create()
-    challenge = await runtime.sign_in.challenge(account.address, None)
+    challenge = await runtime.sign_in.challenge(account.address, None, CTX.client_ip)
     pair, _ = await runtime.sign_in.verify(challenge.message, _signature(account, challenge.message), CTX)
     return pair.access_token
 
@@ -223,8 +223,8 @@ async def bench_in_process(calls: int = 10_000, rounds: int = 6) -> None:
         f"({uncached / key_us:.1f}× a key validation): the cache saves one Ed25519 verification per request;"
     )
     print(
-        f"    it keeps {REMEMBERED:,} tokens and evicts the oldest first (a hit does not renew an entry), so "
-        f"{MANY_TOKENS:,} live tokens in turn miss every time"
+        f"    it keeps {REMEMBERED:,} tokens, least recently used leaving first: tokens used again stay, but "
+        f"{MANY_TOKENS:,} live tokens presented strictly in turn miss every time"
     )
 
 
