@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from urllib.parse import urlencode
 
 from hokusai._vocabulary import RegistrationStatus
+from hokusai_auth.mail.message import link
 from hokusai_auth.mail.outbox import OutgoingMail
 
 VERIFY_PATH = "/registration/verify"
@@ -25,10 +25,6 @@ class Kind:
     REPEATED = "registration.repeated"
     APPROVED = "registration.approved"
     REJECTED = "registration.rejected"
-
-
-def link(public_url: str, path: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
 def _mail(recipient: str, subject: str, kind: str, paragraphs: list[str], *, url: str | None = None) -> OutgoingMail:
@@ -61,7 +57,7 @@ def verification(
             "An operator reviews the registration once the address is verified; you will hear from us by mail.",
             "If you did not register, ignore this mail: nothing happens without the link.",
         ],
-        url=link(public_url, VERIFY_PATH, token),
+        url=link(public_url, VERIFY_PATH, token=token),
     )
 
 
@@ -79,7 +75,7 @@ def repeated(public_url: str, recipient: str, status: str, token: str | None) ->
                 "verified; if it was you, open this link (it works once, for 24 hours):",
                 "If it was not you, ignore this mail.",
             ],
-            url=link(public_url, VERIFY_PATH, token),
+            url=link(public_url, VERIFY_PATH, token=token),
         )
     where = (
         "Your registration is waiting for an operator's approval; you will hear from us by mail."
@@ -109,7 +105,7 @@ def approved(
             f"The link works once, until {expires_at:%Y-%m-%d %H:%M} UTC. Whoever holds it can claim the "
             "organization: do not forward it.",
         ],
-        url=link(public_url, CLAIM_PATH, token),
+        url=link(public_url, CLAIM_PATH, token=token),
     )
 
 
