@@ -105,6 +105,20 @@ async def test_nul_in_a_header_value_or_the_path_is_a_400(svc: Service) -> None:
     assert response.status_code == 400
 
 
+async def test_a_refusal_at_the_edge_echoes_the_request_id_wherever_it_comes(svc: Service) -> None:
+    """The fuzzer's case: a NUL header before X-Request-ID once stopped the head from being read further."""
+    headers = [
+        (b"x-forwarded-for", b"\x00"),
+        (b"x-request-id", b"trace-123"),
+        (b"x-api-key", b"a"),
+        (b"x-api-key", b"b"),
+    ]
+    response = await svc.client.get("/api/v1/keys", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request", "the first rule broken is the one answered"
+    assert response.headers["x-request-id"] == "trace-123"
+
+
 async def test_every_request_body_model_checks_storable_text(svc: Service) -> None:
     """A body model that does not inherit RequestModel would let NUL through: none may exist."""
     await svc.client.get("/health")  # the middleware stack is built on the first request

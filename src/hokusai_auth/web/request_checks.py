@@ -48,17 +48,18 @@ def read_head(scope: Scope) -> Head:
     head = Head()
     size = 0
     credentials: set[bytes] = set()
+    # The whole head is read even after a rule is broken: the refusal still echoes the caller's X-Request-ID,
+    # wherever it came in the headers. The first rule broken is the one answered.
     for name, value in scope.get("headers", ()):
         size += len(name) + len(value) + 4  # ": " and CRLF, as on the wire
         if b"\x00" in value:
-            head.refusal = Refusal(
+            head.refusal = head.refusal or Refusal(
                 400, ErrorCode.INVALID_REQUEST, f"The {name.decode('latin-1')} header contains a NUL character"
             )
-            return head
+            continue
         if name in CREDENTIAL_HEADERS:
             if name in credentials:
-                head.refusal = _duplicate(CREDENTIAL_HEADERS[name])
-                return head
+                head.refusal = head.refusal or _duplicate(CREDENTIAL_HEADERS[name])
             credentials.add(name)
         elif name == b"x-request-id":
             head.request_id = value
@@ -66,7 +67,7 @@ def read_head(scope: Scope) -> Head:
             head.content_length = int(value) if value.isdigit() else None
         elif name == b"transfer-encoding":
             head.chunked = b"chunked" in value.lower()
-    head.refusal = _refusal(scope, size)
+    head.refusal = head.refusal or _refusal(scope, size)
     return head
 
 
