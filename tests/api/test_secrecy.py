@@ -98,3 +98,15 @@ def test_log_lines_never_carry_url_query_strings_and_httpx_request_lines_are_off
     line = JSONFormatter().format(record)
     assert "s3cret" not in line
     assert "http://mlflow:5000/api/2.0/mlflow/runs/get?<redacted>" in line
+
+
+def test_opaque_tokens_are_masked_in_paths_and_lines() -> None:
+    """A claim token travels in a URL path and so reached the access log; refresh and verification tokens too
+    would, if anything ever printed them."""
+    from hokusai_auth.redact import mask_keys
+
+    for prefix in ("hkc_", "hkv_", "hkr_"):
+        token = prefix + "AbC-dEf_ghIJklMNop0123456789qrstUVwxyz"
+        masked = mask_keys(f"POST /api/v1/claims/{token} 201")
+        assert token not in masked
+        assert f"{prefix}***" in masked
