@@ -1,4 +1,5 @@
-"""GET /api/v1/audit-logs (admin): filter by key, actor, action and time; newest first, paginated."""
+"""GET /api/v1/audit-logs (admin): filter by key, actor, action and time; newest first, paginated.
+GET /api/v1/audit-logs/verify (admin): check the hash chain."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from hokusai_auth.audit.schemas import AuditEventOut
+from hokusai_auth.audit.schemas import AuditEventOut, ChainVerificationOut
 from hokusai_auth.audit.service import AuditFilter, AuditService
 from hokusai_auth.components import provided
 from hokusai_auth.deps import AdminContext
@@ -15,6 +16,18 @@ from hokusai_auth.web.pagination import set_next_page
 
 router = APIRouter(tags=["audit"])
 Audit = Annotated[AuditService, Depends(provided(AuditService))]
+
+
+# Before any /api/v1/audit-logs/{...} route, so "verify" is never taken for an id.
+@router.get(
+    "/api/v1/audit-logs/verify",
+    operation_id="verify_audit_logs",
+    summary="Check the audit log's hash chain",
+    description="Reads every event in chain order (seconds for a large log). ok is false when an event was "
+    "deleted, edited or inserted outside the service; first_bad_event_id names where the chain breaks.",
+)
+async def verify_audit_logs(_ctx: AdminContext, audit: Audit) -> ChainVerificationOut:
+    return ChainVerificationOut.model_validate((await audit.verify()).to_json())
 
 
 @router.get("/api/v1/audit-logs", operation_id="list_audit_logs", summary="Read the audit log")

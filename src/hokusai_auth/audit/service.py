@@ -1,4 +1,4 @@
-"""Reading the audit log, and recording events that have no transaction of their own (rejected credentials)."""
+"""Reading the audit log: listing events, and checking their hash chain."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 from hokusai_auth import times
 from hokusai_auth.audit.models import AuditEvent
 from hokusai_auth.audit.schemas import AuditEventOut
+from hokusai_auth.audit.verify import Verification, verify_chain
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import invalid_field
@@ -85,3 +86,6 @@ class AuditService:
         rows = rows[:limit]
         items = [AuditEventOut.model_validate(row, from_attributes=True) for row in rows]
         return AuditPage(items, _encode(rows[-1]) if more and rows else None)
+
+    async def verify(self) -> Verification:
+        return await verify_chain(self._db)

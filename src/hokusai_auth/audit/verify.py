@@ -1,0 +1,116 @@
+"""Checking the audit log's hash chain: ``{ok, events_checked, first_bad_event_id}`` (and why, for people).
+
+The first bad event is the first one whose seq is not the next number, whose prev_hash is not the previous event's
+hash, or whose hash is not what its content gives. So a deleted event is reported at the one after the gap, an
+edited or inserted one at itself. Deleted events at the end leave no gap: the last event is compared with the
+chain's head, and the head's event (the last one written, now missing) is reported.
+
+The head is read first and the walk stops at its seq, so events appended while the check runs are neither checked
+nor mistaken for a deleted tail. An event beyond the head is a forgery only if the head, read after it, is still
+behind it: a real append moves the head in the same commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row
+
+from hokusai_auth.audit import chain
+from hokusai_auth.audit.stream import BATCH, UnreadableEvent, events_in_order, first_after, read_head
+from hokusai_auth.db.engine import Database
+
+
+class Break(StrEnum):
+    """Why the chain breaks where it does."""
+
+    SEQ_GAP = "seq_gap"
+    PREV_HASH_MISMATCH = "prev_hash_mismatch"
+    HASH_MISMATCH = "hash_mismatch"
+    UNREADABLE = "unreadable"
+    TAIL_MISSING = "tail_missing"
+    HEAD_MISMATCH = "head_mismatch"
+    BEYOND_HEAD = "beyond_head"
+    HEAD_MISSING = "head_missing"
+
+
+EXPLAINED = {
+    Break.SEQ_GAP: "its seq is not the next one (events before it deleted, or it was inserted)",
+    Break.PREV_HASH_MISMATCH: "its prev_hash is not the previous event's hash",
+    Break.HASH_MISMATCH: "its hash does not match its content (edited)",
+    Break.UNREADABLE: "its columns cannot be read as an event",
+    Break.TAIL_MISSING: "it was the last event written and is missing (events deleted at the end)",
+    Break.HEAD_MISMATCH: "the last event is not the one the chain's head names",
+    Break.BEYOND_HEAD: "it lies after the chain's head (appended outside the service)",
+    Break.HEAD_MISSING: "the chain's head row is missing",
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    events_checked: int  # events read and checked, the first bad one included
+    first_bad_event_id: uuid.UUID | None = None
+    reason: Break | None = None
+    first_bad_seq: int | None = None  # its seq (for a missing tail: the seq it had)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events_checked": self.events_checked,
+            "first_bad_event_id": None if self.first_bad_event_id is None else str(self.first_bad_event_id),
+            "reason": None if self.reason is None else self.reason.value,
+            "first_bad_seq": self.first_bad_seq,
+        }
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.ok:
+            return f"audit chain ok: {self.events_checked} events checked"
+        what = f"event {self.first_bad_event_id}" if self.first_bad_event_id else "the head"
+        where = f" (seq {self.first_bad_seq})" if self.first_bad_seq is not None else ""
+        why = EXPLAINED[self.reason] if self.reason else "broken"
+        return f"audit chain BROKEN at {what}{where}: {why}; {self.events_checked} events checked"
+
+
+def _problem(row: Row[Any], expected_seq: int, prev_hash: str) -> Break | None:
+    if row.seq != expected_seq:
+        return Break.SEQ_GAP
+    if row.prev_hash != prev_hash:
+        return Break.PREV_HASH_MISMATCH
+    try:
+        # prev_hash, not the row's: it is the previous row's checked hash (or genesis), so always valid hex
+        computed = chain.event_hash(prev_hash, row)
+    except (ValueError, TypeError):  # e.g. details edited into something JSON cannot spell
+        return Break.UNREADABLE
+    return None if computed == row.hash else Break.HASH_MISMATCH
+
+
+async def verify_chain(database: Database, *, batch: int = BATCH) -> Verification:
+    head = await read_head(database)
+    checked = 0
+    prev_hash, last_id = chain.GENESIS, None
+    try:
+        async for row in events_in_order(database, up_to=head.seq if head else None, batch=batch):
+            checked += 1
+            problem = _problem(row, checked, prev_hash)
+            if problem is not None:
+                return Verification(False, checked, row.id, problem, int(row.seq))
+            prev_hash, last_id = row.hash, row.id
+    except UnreadableEvent as bad:
+        return Verification(False, checked + 1, bad.event_id, Break.UNREADABLE, bad.seq)
+    if head is None:
+        return Verification(True, 0) if not checked else Verification(False, checked, None, Break.HEAD_MISSING)
+    if checked < head.seq:
+        return Verification(False, checked, head.event_id, Break.TAIL_MISSING, head.seq)
+    if prev_hash != head.hash or last_id != head.event_id:
+        return Verification(False, checked, last_id, Break.HEAD_MISMATCH, checked)
+    beyond = await first_after(database, head.seq)
+    if beyond is not None:
+        now = await read_head(database)
+        if now is None or now.seq < beyond[0]:
+            return Verification(False, checked + 1, beyond[1], Break.BEYOND_HEAD, beyond[0])
+    return Verification(True, checked)
