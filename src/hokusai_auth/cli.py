@@ -1,5 +1,5 @@
 """``hokusai-auth``: run the service (``serve``), migrate its database (``migrate``), rotate the key that signs
-access tokens (``rotate-signing-key``)."""
+access tokens (``rotate-signing-key``), check and export the audit log (``audit verify``, ``audit export``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import asyncio
 import enum
 import shlex
 import sys
+import typing
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +21,7 @@ from hokusai_auth import bootstrap, logs
 from hokusai_auth.db import migrate as migrations
 from hokusai_auth.settings import Settings
 
+T = typing.TypeVar("T")
 cli = typer.Typer(help="Hokusai Auth: the API key and identity service.", no_args_is_help=True, add_completion=False)
 
 
@@ -341,6 +345,106 @@ def _outbox_retry(url: str, ids: list[uuid.UUID], retry_failed: bool, output: Ou
     if unknown:
         typer.echo(f"hokusai-auth outbox: not pending or failed: {', '.join(unknown)}", err=True)
         raise typer.Exit(1)
+
+
+audit_cli = typer.Typer(help="The audit log: check its hash chain, export it.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+EXPORT_PROGRESS_EVERY = 10_000
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    output: Annotated[OutputFormat, typer.Option("--format", help="table for people, json for scripts")] = (
+        OutputFormat.table
+    ),
+) -> None:
+    """Check the audit log's hash chain. Exit 0 when intact, 1 when an event was deleted, edited or inserted
+    outside the service (the first bad event is named)."""
+    import json
+
+    from hokusai_auth.audit.verify import Verification, verify_chain
+    from hokusai_auth.db.engine import open_database
+
+    settings, _ = _load_settings()
+    url = settings.require_database_url()
+
+    async def check() -> Verification:
+        database = open_database(url)
+        try:
+            return await verify_chain(database)
+        finally:
+            await database.dispose()
+
+    result = asyncio.run(check())
+    typer.echo(json.dumps(result.to_json(), indent=2) if output is OutputFormat.json else result.summary())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _export_option(name: str, value: str | None, parse: Callable[[str], T]) -> T | None:
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        typer.echo(f"hokusai-auth audit export: {name}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@audit_cli.command("export")
+def audit_export(
+    since: Annotated[str | None, typer.Option(help="from this time on (inclusive, RFC 3339)")] = None,
+    until: Annotated[str | None, typer.Option(help="before this time (exclusive, RFC 3339)")] = None,
+    organization_id: Annotated[str | None, typer.Option(help="only this organization's events")] = None,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Write the audit log as JSON Lines in chain order: every field, seq, prev_hash and hash (docs/audit.md).
+    Progress goes to stderr."""
+    import json
+    import os
+    import tempfile
+
+    from hokusai_auth import times
+    from hokusai_auth.audit.export import export_events
+    from hokusai_auth.audit.stream import UnreadableEvent
+    from hokusai_auth.db.engine import open_database
+
+    start = _export_option("--since", since, times.parse)
+    end = _export_option("--until", until, times.parse)
+    organization = _export_option("--organization-id", organization_id, uuid.UUID)
+    settings, _ = _load_settings()
+    url = settings.require_database_url()
+
+    async def export(sink: typing.TextIO) -> int:
+        database = open_database(url)
+        count = 0
+        try:
+            async for line in export_events(database, since=start, until=end, organization_id=organization):
+                sink.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+                if count % EXPORT_PROGRESS_EVERY == 0:
+                    typer.echo(f"{count} events exported ...", err=True)
+        finally:
+            await database.dispose()
+        return count
+
+    try:
+        if output is None:
+            count = asyncio.run(export(sys.stdout))
+        else:
+            # Written beside the target and renamed at the end: a failed export leaves no half file behind.
+            handle, partial = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as sink:
+                    count = asyncio.run(export(sink))
+                os.replace(partial, output)
+            except BaseException:
+                Path(partial).unlink(missing_ok=True)
+                raise
+    except UnreadableEvent as exc:
+        typer.echo(f"hokusai-auth audit export: {exc}; run hokusai-auth audit verify", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"exported {count} events" + (f" to {output}" if output else ""), err=True)
 
 
 def main() -> None:
