@@ -109,6 +109,11 @@ class ErrorCode(StrEnum):
     # Registration and the claim link (a bad, used or expired mailed token is TokenFailure.INVALID with a 400)
     NOT_PENDING_APPROVAL = "not_pending_approval"  # a registration is decided once, after its email is verified
     CLAIMED = "claimed"  # 410: an organization's claim link was already used
+    # Organizations
+    INSUFFICIENT_ROLE = "insufficient_role"  # 403: a member below the endpoint's minimum role
+    LAST_OWNER = "last_owner"  # 409: the last Owner can neither leave nor be demoted
+    ALREADY_MEMBER = "already_member"  # 409: an invitation for someone already in the organization
+    INVITATION_FOR_ANOTHER_USER = "invitation_for_another_user"  # 403: another user verified the invited address
 
 
 class TokenFailure(StrEnum):

@@ -12,7 +12,8 @@ per configuration).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, fields
 from typing import Any
@@ -32,6 +33,10 @@ from hokusai_auth.keys.tokens import KeyDigester
 from hokusai_auth.mail.sender import MailSender
 from hokusai_auth.mail.transport import open_transport
 from hokusai_auth.ops.readiness import ReadinessProbes
+from hokusai_auth.organizations.invitations import Invitations
+from hokusai_auth.organizations.keys import OrganizationKeys
+from hokusai_auth.organizations.service import Organizations
+from hokusai_auth.organizations.usage import OrganizationUsageReport
 from hokusai_auth.propagation.change_feed import ChangeFeed
 from hokusai_auth.propagation.invalidation import Invalidator
 from hokusai_auth.propagation.invalidation_bus import RedisInvalidationBus
@@ -118,6 +123,10 @@ class Runtime(ValidationRuntime):
     signing_keys: SigningKeyRing
     token_checker: TokenChecker  # what /api/v1/tokens/validate's fast path asks
     registrations: Registrations
+    organizations: Organizations
+    invitations: Invitations
+    organization_keys: OrganizationKeys
+    organization_usage: OrganizationUsageReport
     mail_sender: MailSender
 
     def components(self) -> Components:
@@ -134,6 +143,10 @@ class Runtime(ValidationRuntime):
             self.sign_in,
             self.signing_keys,
             self.registrations,
+            self.organizations,
+            self.invitations,
+            self.organization_keys,
+            self.organization_usage,
             self.mail_sender,
         )
 
@@ -275,10 +288,17 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             changes=validation.key_changes,
             max_keys_per_user=settings.max_keys_per_user,
         )
+
+        def members_changed(user_ids: Iterable[uuid.UUID]) -> None:
+            """This instance forgets their sessions' state at once; the others hear through the session feed."""
+            for user_id in user_ids:
+                session_states.user_changed(user_id)
+
         registrations = Registrations(
             database=database,
             clock=clock,
             keys=keys,
+            members_changed=members_changed,
             limiter=validation.limiter,
             secret_key=settings.require_secret_key(),
             public_url=settings.public_url,
@@ -289,6 +309,16 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             **_fields_of(validation),
             keys=keys,
             registrations=registrations,
+            organizations=Organizations(database=database, clock=clock, keys=keys, members_changed=members_changed),
+            invitations=Invitations(
+                database=database,
+                clock=clock,
+                secret_key=settings.require_secret_key(),
+                public_url=settings.public_url,
+                members_changed=members_changed,
+            ),
+            organization_keys=OrganizationKeys(keys=keys),
+            organization_usage=OrganizationUsageReport(database=database, clock=clock),
             audit=AuditService(database, clock),
             credentials=Credentials(
                 admin=BearerTokens("admin", _admin_tokens(settings)),

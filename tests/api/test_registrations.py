@@ -9,21 +9,19 @@ claim link, becoming its Owner and receiving a production key that validates. Ma
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
-from hokusai_auth.mail.models import OutboxMessage
 from hokusai_auth.organizations.models import OrganizationMember
 from hokusai_auth.registrations.models import Registration
+from tests.api.mailed import count, mails, refused, token_in
 from tests.conftest import Service, ServiceFactory
 from tests.wallet import Wallet, bearer, sign_in
 
-PUBLIC_URL = "http://127.0.0.1:8000"  # the default PUBLIC_URL: links in mail start with it
 ADMIN_PATH = "/api/v1/admin/registrations"
 RECEIPT_FIELDS = {"id", "organization_name", "contact_email", "contact_name", "status", "created_at"}
 DAY = 86_400.0
@@ -46,23 +44,6 @@ async def register(service: Service, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     answer: dict[str, Any] = response.json()
     return answer
-
-
-async def mails(service: Service, recipient: str, kind: str | None = None) -> list[OutboxMessage]:
-    query = select(OutboxMessage).where(OutboxMessage.recipient == recipient)
-    if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
-    async with service.runtime.database.reader() as session:
-        return list((await session.execute(query.order_by(OutboxMessage.created_at))).scalars())
-
-
-def token_in(mail: OutboxMessage, path: str) -> str:
-    """The token of the ``PUBLIC_URL + path`` link, found in the text and the HTML alike."""
-    pattern = re.escape(f"{PUBLIC_URL}{path}?token=") + r"([A-Za-z0-9_-]+)"
-    found = re.search(pattern, mail.text_body)
-    assert found is not None, mail.text_body
-    assert f"{PUBLIC_URL}{path}?token={found.group(1)}" in mail.html_body
-    return found.group(1)
 
 
 async def verification_token(service: Service, email: str) -> str:
@@ -111,16 +92,6 @@ async def audit(service: Service, action: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     events: list[dict[str, Any]] = response.json()
     return events
-
-
-async def count(service: Service, model: Any, *where: Any) -> int:
-    async with service.runtime.database.reader() as session:
-        return int((await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
-
-
-def refused(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["code"] == code, response.text
 
 
 # ----------------------------------------------------------------------------------------------- the whole flow
@@ -192,9 +163,12 @@ async def test_a_company_registers_verifies_is_approved_and_claims_a_production_
         OrganizationMember.role == "owner",
     )
     assert owners == 1
-    # The claimed key is the user's to see and manage, like their own keys.
+    # The claimed key is the organization's: its Owner sees and manages it there, not among their own keys.
     own = await service.client.get("/api/v1/keys", headers=bearer(session["access_token"]))
-    assert [item["key_id"] for item in own.json()] == [key["key_id"]]
+    assert own.json() == []
+    listed = await service.client.get(f"/api/v1/organizations/{organization_id}/api-keys",
+                                      headers=bearer(session["access_token"]))  # fmt: skip
+    assert [item["key_id"] for item in listed.json()] == [key["key_id"]]
 
     # A second claim, by anyone, is 410.
     other = await sign_in(service.client, Wallet())

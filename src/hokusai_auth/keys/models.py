@@ -37,9 +37,11 @@ class APIKey(Base):
     key_hash: Mapped[str] = mapped_column(String(72))
 
     # Owner: a user id (free-form string; "admin" for keys an operator creates) and, for organization keys,
-    # the organization. Organizations arrive in a later migration; the column is here so keys need no rewrite.
+    # the organization, which owns the key; user_id then names the member who created it.
     user_id: Mapped[str] = mapped_column(String(255), index=True)
-    organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True, default=None)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("organizations.id"), index=True, default=None
+    )
 
     service_id: Mapped[str] = mapped_column(String(32), index=True)
     scopes: Mapped[list[str]] = mapped_column(PortableJSON, default=list)

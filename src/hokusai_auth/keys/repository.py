@@ -19,6 +19,7 @@ class KeyFilter:
     service_id: str | None = None
     user_id: str | None = None
     organization_id: uuid.UUID | None = None
+    personal_only: bool = False  # leave out organization keys (a user's own listing: those are the org's)
     active_at: datetime | None = None  # when set: only keys usable at that moment
 
 
@@ -48,6 +49,8 @@ def _filtered(query: Select[Any], flt: KeyFilter) -> Select[Any]:
         query = query.where(APIKey.user_id == flt.user_id)
     if flt.organization_id is not None:
         query = query.where(APIKey.organization_id == flt.organization_id)
+    if flt.personal_only:
+        query = query.where(APIKey.organization_id.is_(None))
     if flt.active_at is not None:
         now = flt.active_at
         query = query.where(
@@ -74,8 +77,10 @@ async def page(
 
 
 async def count_usable(session: AsyncSession, user_id: str, now: datetime) -> int:
-    """How many keys ``user_id`` owns that work at ``now`` (what MAX_KEYS_PER_USER counts)."""
-    query = _filtered(select(func.count()).select_from(APIKey), KeyFilter(user_id=user_id, active_at=now))
+    """How many keys ``user_id`` owns that work at ``now`` (what MAX_KEYS_PER_USER counts; keys they made for an
+    organization are the organization's)."""
+    flt = KeyFilter(user_id=user_id, personal_only=True, active_at=now)
+    query = _filtered(select(func.count()).select_from(APIKey), flt)
     return int((await session.execute(query)).scalar_one())
 
 
@@ -137,3 +142,32 @@ async def changed_since(session: AsyncSession, since: datetime) -> Sequence[tupl
         select(APIKey.id, APIKey.lookup_digest, APIKey.version).where(APIKey.updated_at >= since)
     )
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def revoke_all_of_organization(
+    session: AsyncSession, organization_id: uuid.UUID, now: datetime
+) -> Sequence[APIKey]:
+    """Revoke every key of the organization that still works (or is in a rotation's grace period): the keys
+    changed, as they now are."""
+    await session.execute(
+        update(APIKey)
+        .where(
+            APIKey.organization_id == organization_id,
+            APIKey.is_active.is_(True),
+            or_(APIKey.revoked_at.is_(None), APIKey.revoked_at > now),
+        )
+        .values(is_active=False, revoked_at=now, updated_at=now, version=APIKey.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows: Sequence[APIKey] = (
+        (
+            await session.execute(
+                select(APIKey)
+                .where(APIKey.organization_id == organization_id, APIKey.updated_at == now)
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows

@@ -68,7 +68,8 @@ def build_router(prefix: str, *, alias: bool) -> APIRouter:
             if user_id not in (None, str(caller.user_id)):
                 raise ServiceError(403, ErrorCode.FORBIDDEN, "user_id: a user lists only their own keys")
             user_id = str(caller.user_id)
-        page = await keys.list(KeyFilter(service_id=canonical, user_id=user_id), limit, cursor, active_only=active_only)
+        flt = KeyFilter(service_id=canonical, user_id=user_id, personal_only=caller.user_id is not None)
+        page = await keys.list(flt, limit, cursor, active_only=active_only)
         set_next_page(request, response, page.next_cursor)
         return page.items
 

@@ -26,6 +26,7 @@ from hokusai_auth.keys.models import APIKey
 from hokusai_auth.keys.schemas import APIKeyInfo, CreatedKey, CreateKeyRequest, UpdateKeyRequest
 from hokusai_auth.keys.store import state_of
 from hokusai_auth.users import repository as users
+from hokusai_auth.validation.state import KeyState
 from hokusai_auth.web import pagination
 from hokusai_auth.web.context import RequestContext
 
@@ -102,6 +103,14 @@ class KeyService:
         self._changes = changes
         self._max_keys_per_user = max_keys_per_user
 
+    @property
+    def database(self) -> Database:
+        """For features that create keys inside their own transaction (``add_organization_key``)."""
+        return self._db
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
     async def _new_secret(self, environment: str) -> tuple[str, str, str]:
         """A fresh key, its lookup digest and its bcrypt hash. Hashing happens before any transaction opens so
         no lock is held for the ~0.4 s bcrypt takes."""
@@ -113,7 +122,7 @@ class KeyService:
     ) -> CreatedKey:
         """``owner``: a signed-in user creating their own key (None: an operator, who may name any owner)."""
         if owner is not None:
-            _users_may_not_set(request, {"user_id", "billing_plan"})
+            users_may_not_set(request, {"user_id", "billing_plan"})
             request = request.model_copy(update={"user_id": str(owner)})
         minted = await self.mint(request.environment)
         now = self._clock.now()
@@ -147,6 +156,23 @@ class KeyService:
         """An organization's key, in the caller's transaction (a claimed organization's first key commits with
         the claim, or neither does). No per-user limit: the key is the organization's."""
         return self._add(session, _new_row(request, minted, now, organization_id=organization_id), minted, ctx, now)
+
+    async def revoke_organization_keys(
+        self, session: AsyncSession, organization_id: uuid.UUID, ctx: RequestContext, now: datetime
+    ) -> list[tuple[KeyState, str]]:
+        """Revoke every key of a deleted organization, in the caller's transaction; ``publish`` the answer once
+        it committed."""
+        rows = await repository.revoke_all_of_organization(session, organization_id, now)
+        for row in rows:
+            recorder.record(session, ctx, action="api_key.revoke", at=now, target_type="api_key",
+                            target_id=str(row.id), organization_id=organization_id,
+                            details={"reason": "organization_deleted"})  # fmt: skip
+        return [(state_of(row, owner_active=True), row.lookup_digest) for row in rows]
+
+    async def publish(self, changed: list[tuple[KeyState, str]]) -> None:
+        """Tell the caches of keys changed in a transaction that has committed."""
+        for state, digest in changed:
+            await self._changes.key_changed(state, digest)
 
     def _add(
         self, session: AsyncSession, row: APIKey, minted: MintedKey, ctx: RequestContext, now: datetime
@@ -186,7 +212,7 @@ class KeyService:
         self, key_id: uuid.UUID, request: UpdateKeyRequest, ctx: RequestContext, *, owner: uuid.UUID | None = None
     ) -> APIKeyInfo:
         if owner is not None:
-            _users_may_not_set(request, {"billing_plan", "allow_expiry_extension"})
+            users_may_not_set(request, {"billing_plan", "allow_expiry_extension"})
         fields = request.model_fields_set - {"allow_expiry_extension"}
         now = self._clock.now()
         async with self._db.writer.begin() as session:
@@ -206,6 +232,7 @@ class KeyService:
                     at=now,
                     target_type="api_key",
                     target_id=str(row.id),
+                    organization_id=row.organization_id,
                     details={"changed": {k: _jsonable(v) for k, v in changed.items()}},
                 )
                 state = state_of(row, owner_active=await users.is_active(session, row.user_id))
@@ -230,6 +257,7 @@ class KeyService:
                 at=now,
                 target_type="api_key",
                 target_id=str(row.id),
+                organization_id=row.organization_id,
                 details={"already_revoked": True} if already else None,
             )
             state = state_of(row, owner_active=await users.is_active(session, row.user_id))
@@ -289,6 +317,7 @@ class KeyService:
                 at=now,
                 target_type="api_key",
                 target_id=str(old.id),
+                organization_id=old.organization_id,
                 details={
                     "new_key_id": str(new.id),
                     "grace_period_seconds": grace_seconds,
@@ -330,13 +359,15 @@ def _new_row(
 
 def _owned(row: APIKey | None, owner: uuid.UUID | None) -> APIKey:
     """The key, if it exists and ``owner`` (when given) owns it: another user's key is "not found" to a user,
-    exactly like a key that does not exist, so ids cannot be probed."""
-    if row is None or (owner is not None and row.user_id != str(owner)):
+    exactly like a key that does not exist, so ids cannot be probed. A key a user made for an organization is
+    the organization's: it is managed under /api/v1/organizations, by role, and not here (a member removed
+    from the organization keeps no hold on it)."""
+    if row is None or (owner is not None and (row.user_id != str(owner) or row.organization_id is not None)):
         raise not_found(KEY_NOT_FOUND)
     return row
 
 
-def _users_may_not_set(request: BaseModel, fields: set[str]) -> None:
+def users_may_not_set(request: BaseModel, fields: set[str]) -> None:
     given = sorted(fields & request.model_fields_set)
     if given:
         raise ServiceError(

@@ -37,7 +37,9 @@ def state_of(row: APIKey, *, owner_active: bool) -> KeyState:
         is_active=row.is_active,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
-        owner_active=owner_active,
+        # An organization's key belongs to the organization, not to the member who made it: disabling that
+        # member's account (or removing them) leaves the organization's keys working.
+        owner_active=owner_active or row.organization_id is not None,
     )
 
 

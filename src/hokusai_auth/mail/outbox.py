@@ -6,10 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hokusai_auth.mail.models import OutboxMessage
+
+SIGNATURE = "Hokusai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +22,24 @@ class OutgoingMail:
     text_body: str
     html_body: str
     kind: str  # what it is about, for listings and logs (never the content)
+
+
+def compose(recipient: str, subject: str, kind: str, paragraphs: list[str], *, url: str | None = None) -> OutgoingMail:
+    """A mail of plain text and its simple HTML twin. ``paragraphs`` are plain text (escaped in the HTML);
+    ``url``, when given, follows the first paragraph as a link. Nothing a client typed belongs in ``subject``."""
+    text = [paragraphs[0], *([url] if url else []), *paragraphs[1:], SIGNATURE]
+    html = [f"<p>{escape(paragraphs[0])}</p>"]
+    if url:
+        html.append(f'<p><a href="{escape(url)}">{escape(url)}</a></p>')
+    html += [f"<p>{escape(paragraph)}</p>".replace("\n", "<br>\n") for paragraph in paragraphs[1:]]
+    html.append(f"<p>{SIGNATURE}</p>")
+    return OutgoingMail(
+        recipient=recipient,
+        subject=subject,
+        text_body="\n\n".join(text) + "\n",
+        html_body="<!doctype html>\n<html><body>\n" + "\n".join(html) + "\n</body></html>\n",
+        kind=kind,
+    )
 
 
 def enqueue(session: AsyncSession, mail: OutgoingMail, now: datetime) -> uuid.UUID:

@@ -7,15 +7,13 @@ subject line (a header). Tokens appear only in the links; the outbox holds the o
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
 
 from hokusai._vocabulary import RegistrationStatus
 from hokusai_auth.mail.message import link
-from hokusai_auth.mail.outbox import OutgoingMail
+from hokusai_auth.mail.outbox import OutgoingMail, compose
 
 VERIFY_PATH = "/registration/verify"
 CLAIM_PATH = "/claim"
-SIGNATURE = "Hokusai"
 
 
 class Kind:
@@ -27,27 +25,10 @@ class Kind:
     REJECTED = "registration.rejected"
 
 
-def _mail(recipient: str, subject: str, kind: str, paragraphs: list[str], *, url: str | None = None) -> OutgoingMail:
-    """``paragraphs`` are plain text; ``url``, when given, follows the first paragraph as a link."""
-    text = [paragraphs[0], *([url] if url else []), *paragraphs[1:], SIGNATURE]
-    html = [f"<p>{escape(paragraphs[0])}</p>"]
-    if url:
-        html.append(f'<p><a href="{escape(url)}">{escape(url)}</a></p>')
-    html += [f"<p>{escape(paragraph)}</p>".replace("\n", "<br>\n") for paragraph in paragraphs[1:]]
-    html.append(f"<p>{SIGNATURE}</p>")
-    return OutgoingMail(
-        recipient=recipient,
-        subject=subject,
-        text_body="\n\n".join(text) + "\n",
-        html_body="<!doctype html>\n<html><body>\n" + "\n".join(html) + "\n</body></html>\n",
-        kind=kind,
-    )
-
-
 def verification(
     public_url: str, recipient: str, contact_name: str, organization_name: str, token: str
 ) -> OutgoingMail:
-    return _mail(
+    return compose(
         recipient,
         "Verify your email address for Hokusai",
         Kind.VERIFY,
@@ -66,7 +47,7 @@ def repeated(public_url: str, recipient: str, status: str, token: str | None) ->
     ``token`` (the registration is still unverified), a new verification link."""
     attempt = "Someone tried to register with Hokusai again using this address."
     if status == RegistrationStatus.PENDING_EMAIL_VERIFICATION and token is not None:
-        return _mail(
+        return compose(
             recipient,
             "Your Hokusai registration: verify your email address",
             Kind.REPEATED,
@@ -83,7 +64,7 @@ def repeated(public_url: str, recipient: str, status: str, token: str | None) ->
         else "Your registration was already approved. If the claim link we sent is lost or has expired, "
         "ask the Hokusai operators for help."
     )
-    return _mail(
+    return compose(
         recipient,
         "Your Hokusai registration",
         Kind.REPEATED,
@@ -94,7 +75,7 @@ def repeated(public_url: str, recipient: str, status: str, token: str | None) ->
 def approved(
     public_url: str, recipient: str, contact_name: str, organization_name: str, token: str, expires_at: datetime
 ) -> OutgoingMail:
-    return _mail(
+    return compose(
         recipient,
         "Your Hokusai registration was approved",
         Kind.APPROVED,
@@ -111,7 +92,7 @@ def approved(
 
 def rejected(recipient: str, contact_name: str, organization_name: str, reason: str | None) -> OutgoingMail:
     because = f"The reason given:\n{reason}" if reason else "No reason was given."
-    return _mail(
+    return compose(
         recipient,
         "Your Hokusai registration",
         Kind.REJECTED,

@@ -59,7 +59,7 @@ class Registration(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     organization_name: Mapped[str] = mapped_column(String(ORGANIZATION_NAME_MAX))
-    contact_email: Mapped[str] = mapped_column(String(EMAIL_MAX))  # normalized: see schemas.normalize_email
+    contact_email: Mapped[str] = mapped_column(String(EMAIL_MAX))  # normalized: see text_fields.normalize_email
     contact_name: Mapped[str] = mapped_column(String(CONTACT_NAME_MAX))
     use_case: Mapped[str] = mapped_column(Text)
     website_url: Mapped[str | None] = mapped_column(String(WEBSITE_URL_MAX), default=None)

@@ -8,7 +8,6 @@ Refusals never quote the refused value.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -20,56 +19,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from hokusai._vocabulary import RegistrationStatus
 from hokusai_auth.choices import literal_of
 from hokusai_auth.keys.schemas import CreatedKey
-from hokusai_auth.limits import EMAIL_MAX
 from hokusai_auth.organizations.models import ORGANIZATION_NAME_MAX
 from hokusai_auth.registrations.models import CONTACT_NAME_MAX, REJECTION_REASON_MAX, USE_CASE_MAX, WEBSITE_URL_MAX
 from hokusai_auth.request_model import RequestModel
-
-LOCAL_PART_MAX = 64  # RFC 5321
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_EMAIL = re.compile(
-    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}}))"
-)
-# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: never in a one-line value.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# In a multi-line value: the same, less tab and the line breaks.
-_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def normalize_email(value: str) -> str | None:
-    """The address as stored and compared: trimmed, its domain in lower case (the local part is the mailbox's
-    to interpret, so its case is kept). None when it is not an address this service accepts."""
-    value = value.strip()
-    if len(value) > EMAIL_MAX:
-        return None
-    match = _EMAIL.fullmatch(value)
-    if match is None or len(match["local"]) > LOCAL_PART_MAX:
-        return None
-    return f"{match['local']}@{match['domain'].lower()}"
-
-
-def _email(value: str) -> str:
-    normalized = normalize_email(value)
-    if normalized is None:
-        raise ValueError(f"not a valid email address (user@example.com, ASCII, at most {EMAIL_MAX} characters)")
-    return normalized
-
-
-def _one_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must be one line of text without control characters")
-    return value
-
-
-def _text(value: str) -> str:
-    if _CONTROL_MULTILINE.search(value):
-        raise ValueError("must be text without control characters")
-    return value
+from hokusai_auth.text_fields import CONTROL, EmailAddress, free_text, one_line
 
 
 def _website(value: str) -> str:
-    if _CONTROL.search(value) or " " in value:
+    if CONTROL.search(value) or " " in value:
         raise ValueError("must be a URL without spaces or control characters")
     try:
         parts = urlsplit(value)
@@ -86,13 +43,12 @@ def _website(value: str) -> str:
     return value
 
 
-OrganizationName = Annotated[
-    StrictStr, Field(min_length=1, max_length=ORGANIZATION_NAME_MAX), AfterValidator(_one_line)
-]
-ContactName = Annotated[StrictStr, Field(min_length=1, max_length=CONTACT_NAME_MAX), AfterValidator(_one_line)]
-ContactEmail = Annotated[StrictStr, Field(min_length=3, max_length=EMAIL_MAX), AfterValidator(_email)]
-UseCase = Annotated[StrictStr, Field(min_length=1, max_length=USE_CASE_MAX), AfterValidator(_text)]
+OrganizationName = Annotated[StrictStr, Field(min_length=1, max_length=ORGANIZATION_NAME_MAX), AfterValidator(one_line)]
+ContactName = Annotated[StrictStr, Field(min_length=1, max_length=CONTACT_NAME_MAX), AfterValidator(one_line)]
+ContactEmail = EmailAddress
+UseCase = Annotated[StrictStr, Field(min_length=1, max_length=USE_CASE_MAX), AfterValidator(free_text)]
 WebsiteUrl = Annotated[StrictStr, Field(min_length=1, max_length=WEBSITE_URL_MAX), AfterValidator(_website)]
+Reason = Annotated[StrictStr, Field(min_length=1, max_length=REJECTION_REASON_MAX), AfterValidator(free_text)]
 StatusChoice = Annotated[RegistrationStatus, literal_of(RegistrationStatus)]
 
 
@@ -129,9 +85,9 @@ class DecisionRequest(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: Annotated[Decision, literal_of(Decision)]
-    reason: Annotated[StrictStr, Field(min_length=1, max_length=REJECTION_REASON_MAX), AfterValidator(_text)] | None = (
-        Field(None, description="mailed to the contact with a rejection; kept in the audit log with an approval")
-    )
+    reason: (
+        Annotated[StrictStr, Field(min_length=1, max_length=REJECTION_REASON_MAX), AfterValidator(free_text)] | None
+    ) = Field(None, description="mailed to the contact with a rejection; kept in the audit log with an approval")
 
 
 class RegistrationReceipt(BaseModel):

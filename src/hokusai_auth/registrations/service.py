@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hokusai._vocabulary import Environment, ErrorCode, RegistrationStatus, Service, TokenFailure
+from hokusai_auth import mailed_tokens as tokens
 from hokusai_auth.audit import recorder
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
@@ -25,9 +26,11 @@ from hokusai_auth.errors import ServiceError, not_found
 from hokusai_auth.keys.schemas import CreateKeyRequest
 from hokusai_auth.keys.service import KeyService
 from hokusai_auth.mail.outbox import enqueue
+from hokusai_auth.organizations import repository as organizations
 from hokusai_auth.organizations.models import OWNER, Organization, OrganizationMember
+from hokusai_auth.organizations.service import MembersChanged
 from hokusai_auth.ratelimit.base import Limiter, LimiterUnavailable
-from hokusai_auth.registrations import mails, repository, tokens
+from hokusai_auth.registrations import mails, repository
 from hokusai_auth.registrations.models import OrganizationClaim, Registration, RegistrationVerification
 from hokusai_auth.registrations.schemas import (
     ClaimedOrganization,
@@ -38,9 +41,9 @@ from hokusai_auth.registrations.schemas import (
     RegistrationReceipt,
     RegistrationState,
     VerifiedEmail,
-    normalize_email,
 )
 from hokusai_auth.security.address_limit import AddressLimit
+from hokusai_auth.text_fields import normalize_email
 from hokusai_auth.web import pagination
 from hokusai_auth.web.context import RequestContext
 
@@ -78,6 +81,7 @@ class Registrations:
         database: Database,
         clock: Clock,
         keys: KeyService,
+        members_changed: MembersChanged,
         limiter: Limiter,
         secret_key: str,
         public_url: str,
@@ -87,6 +91,7 @@ class Registrations:
         self._db = database
         self._clock = clock
         self._keys = keys
+        self._members_changed = members_changed
         self._limiter = limiter
         self._public_url = public_url
         self._verifications = tokens.PurposeDigester(secret_key, "registration-verification")
@@ -281,7 +286,7 @@ class Registrations:
     async def _approve(
         self, session: AsyncSession, row: Registration, reason: str | None, ctx: RequestContext, now: datetime
     ) -> None:
-        organization = Organization(id=uuid.uuid4(), name=row.organization_name, created_at=now)
+        organization = Organization(id=uuid.uuid4(), name=row.organization_name, created_at=now, updated_at=now)
         session.add(organization)
         await session.flush()  # the organization first: the registration and the claim refer to it
         row.organization_id = organization.id
@@ -323,10 +328,10 @@ class Registrations:
             if not await repository.spend_claim(session, row.id, user_id, now):
                 raise _unknown_claim()  # not reached: the locked row was checked unclaimed and unexpired
             organization = await session.get(Organization, row.organization_id)
-            if organization is None:  # the foreign key cascades: a claim outlives no organization
+            if organization is None or organization.deleted_at is not None:
                 raise _unknown_claim()
             session.add(OrganizationMember(organization_id=organization.id, user_id=user_id, role=OWNER,
-                                           created_at=now))  # fmt: skip
+                                           created_at=now, updated_at=now))  # fmt: skip
             recorder.record(session, ctx, action="organization.claim", at=now, target_type="organization",
                             target_id=str(organization.id), organization_id=organization.id,
                             details={"role": OWNER})  # fmt: skip
@@ -334,11 +339,14 @@ class Registrations:
                 name=f"{organization.name[: ORGANIZATION_KEY_NAME_MAX - 11].strip()} production",
                 service_id=Service.PLATFORM.value,
                 environment=Environment.PRODUCTION.value,
+                billing_plan=organization.billing_plan,
                 user_id=str(user_id),
             )
             created = self._keys.add_organization_key(
                 session, request, minted, ctx, organization_id=organization.id, now=now
             )
+            await organizations.touch_users(session, [user_id], now)
+        self._members_changed([user_id])
         return ClaimedOrganization(**created.model_dump(), organization_id=organization.id)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hokusai_auth.organizations import repository as organizations
 from hokusai_auth.sessions.models import RefreshToken, UserSession
 from hokusai_auth.sessions.status import SessionStatus
 from hokusai_auth.users.models import User
@@ -24,7 +25,10 @@ async def session_status(session: AsyncSession, session_id: uuid.UUID) -> Sessio
     ).one_or_none()
     if row is None:
         return None
-    return SessionStatus(user_id=row.user_id, revoked=row.revoked_at is not None, user_active=row.is_active)
+    memberships = await organizations.memberships_of(session, row.user_id)
+    return SessionStatus(
+        user_id=row.user_id, revoked=row.revoked_at is not None, user_active=row.is_active, memberships=memberships
+    )
 
 
 async def get(session: AsyncSession, session_id: uuid.UUID, *, for_update: bool = False) -> UserSession | None:

@@ -70,8 +70,9 @@ async def answer_token(checking: TokenChecking, scope: Scope, raw_body: bytes) -
         "valid": True,
         "user_id": str(checked.user_id),
         "wallet_address": checked.wallet_address,
-        "permissions": [],
-        "organization_ids": [],
+        # A role in an organization, as "organization:<id>:<role>" (docs/organizations.md).
+        "permissions": [f"organization:{organization_id}:{role}" for organization_id, role in checked.memberships],
+        "organization_ids": [str(organization_id) for organization_id, _ in checked.memberships],
         "session_id": str(checked.session_id),
         "expires_at": checked.expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
     }

@@ -36,6 +36,7 @@ class TokenHolder:
     session_id: uuid.UUID
     wallet_address: str | None
     expires_at: datetime
+    memberships: tuple[tuple[uuid.UUID, str], ...] = ()  # (organization id, role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,4 +92,6 @@ class TokenChecker:
             return refusal(TokenFailure.INVALID)
         if not status.user_active:
             return refusal(TokenFailure.USER_DISABLED)
-        return TokenHolder(user_id, session_id, wallet if isinstance(wallet, str) else None, expires_at)
+        return TokenHolder(
+            user_id, session_id, wallet if isinstance(wallet, str) else None, expires_at, status.memberships
+        )

@@ -204,3 +204,46 @@ async def key_billing(session: AsyncSession, key_id: uuid.UUID) -> tuple[str, in
         await session.execute(select(APIKey.billing_plan, APIKey.monthly_prediction_limit).where(APIKey.id == key_id))
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTotals:
+    key_id: uuid.UUID
+    name: str
+    key_prefix: str
+    requests: int
+    predictions: int
+    compute_ms: int
+    response_time_ms_sum: int
+    errors: int
+
+
+async def totals_by_key_of_organization(
+    session: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime
+) -> list[KeyTotals]:
+    """Each key of the organization with usage in [start, end), busiest first: one join of the rollups' primary
+    key range with the keys' organization index."""
+
+    def total(column: Any) -> Any:
+        return func.coalesce(func.sum(column), 0)
+
+    requests = total(rollups.requests).label("requests")
+    query = (
+        select(
+            APIKey.id,
+            APIKey.name,
+            APIKey.key_prefix,
+            requests,
+            total(rollups.predictions),
+            total(rollups.compute_ms),
+            total(rollups.response_time_ms_sum),
+            total(case((rollups.status_class >= 4, rollups.requests), else_=0)),
+        )
+        .join(usage_rollups, rollups.key_id == APIKey.id)
+        .where(APIKey.organization_id == organization_id, rollups.bucket_start >= start, rollups.bucket_start < end)
+        .group_by(APIKey.id, APIKey.name, APIKey.key_prefix)
+        .order_by(requests.desc(), APIKey.id)
+    )
+    return [
+        KeyTotals(row[0], row[1], row[2], *(int(value) for value in row[3:])) for row in await session.execute(query)
+    ]

@@ -37,7 +37,7 @@ P95 = 95
 _CONSISTENT_READ_ATTEMPTS = 3
 
 
-def _ratio(numerator: int, denominator: int) -> float:
+def ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
 
 
@@ -155,9 +155,9 @@ class UsageService:
             total_requests=totals.requests,
             total_predictions=totals.predictions,
             total_compute_ms=totals.compute_ms,
-            average_response_time_ms=_ratio(totals.response_time_ms_sum, totals.requests),
+            average_response_time_ms=ratio(totals.response_time_ms_sum, totals.requests),
             p95_response_time_ms=histogram.percentile(totals.latency, totals.response_time_ms_max, P95),
-            error_rate=_ratio(totals.errors, totals.requests),
+            error_rate=ratio(totals.errors, totals.requests),
             top_endpoints=[EndpointCount(endpoint=endpoint, count=count) for endpoint, count in top],
         )
 
@@ -189,7 +189,7 @@ class UsageService:
                         requests=requests,
                         predictions=predictions,
                         compute_ms=compute_ms,
-                        avg_response_time_ms=_ratio(rt_sum, requests),
+                        avg_response_time_ms=ratio(rt_sum, requests),
                     )
                     for svc, (requests, predictions, compute_ms, rt_sum) in services.items()
                 }

@@ -3,7 +3,7 @@ as a keyed digest, so a copy of the database alone neither opens a link nor test
 
 ``PurposeDigester`` is the pattern of the refresh tokens and API keys (an HMAC key derived from SECRET_KEY with a
 purpose label, so one master secret serves every purpose without reuse), written once for any token that is
-mailed: verification and claim links here, invitations later.
+mailed: verification and claim links (registrations/) and invitations (organizations/).
 """
 
 from __future__ import annotations
