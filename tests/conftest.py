@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import httpx
@@ -36,6 +36,9 @@ T = TypeVar("T")
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("HOKUSAI_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOKUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+if TYPE_CHECKING:
+    from tests.smtp import SmtpServer
+
 ADMIN_TOKEN = "test-admin-token-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 40
 TABLES = ("audit_events", "api_keys", "usage_rollups", "usage_idempotency_keys", "usage_flushes", "refresh_tokens",
@@ -348,3 +351,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], *, within: float, ste
         if loop.time() - started > within:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(step)
+
+
+# ---------------------------------------------------------------------------------------------- SMTP
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd, tests/smtp.py) on a free port, running; what it received is ``received``."""
+    from tests.smtp import SmtpServer  # tests/smtp.py takes free_port from here
+
+    server = SmtpServer(auth_require_tls=False)
+    server.start()
+    yield server
+    server.stop()

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 
-import pytest
 from sqlalchemy import update
 
 from hokusai_auth.organizations.mails import ACCEPT_PATH
@@ -169,14 +167,6 @@ async def test_an_admin_cannot_invite_an_owner_and_invitations_are_checked_stric
         assert response.status_code == 422, response.text
     refused(await accept(service, org.people["admin"], "hki_" + "A" * 43), 400, "invalid_token")
     refused(await accept(service, org.people["admin"], "nonsense"), 400, "invalid_token")
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(auth_require_tls=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 def wait_for_mail(server: SmtpServer, to: str, within: float = 20.0) -> EmailMessage:

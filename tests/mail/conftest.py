@@ -21,14 +21,6 @@ from tests.smtp import SmtpServer
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(auth_require_tls=False)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def stopped_smtp_server() -> Iterator[SmtpServer]:
     """A server that is not running yet: its port is known, nothing listens on it."""
     server = SmtpServer(auth_require_tls=False)
