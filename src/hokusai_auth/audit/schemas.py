@@ -38,3 +38,5 @@ class ChainVerificationOut(BaseModel):
     )
     reason: str | None = Field(description=f"why ({', '.join(reason.value for reason in Break)}); null when ok")
     first_bad_seq: int | None = Field(description="that event's seq; null when ok")
+    head_seq: int | None = Field(description="the chain's head when the check began: the last event's seq")
+    head_hash: str | None = Field(description="and its hash: record it elsewhere to detect a rewrite later")

@@ -13,14 +13,14 @@ behind it: a real append moves the head in the same commit.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row
 
 from hokusai_auth.audit import chain
-from hokusai_auth.audit.stream import BATCH, UnreadableEvent, events_in_order, first_after, read_head
+from hokusai_auth.audit.stream import BATCH, Head, UnreadableEvent, events_in_order, first_after, read_head
 from hokusai_auth.db.engine import Database
 
 
@@ -56,6 +56,9 @@ class Verification:
     first_bad_event_id: uuid.UUID | None = None
     reason: Break | None = None
     first_bad_seq: int | None = None  # its seq (for a missing tail: the seq it had)
+    # The head the check went up to: what to anchor elsewhere once it verified (docs/audit.md)
+    head_seq: int | None = None
+    head_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,12 +67,15 @@ class Verification:
             "first_bad_event_id": None if self.first_bad_event_id is None else str(self.first_bad_event_id),
             "reason": None if self.reason is None else self.reason.value,
             "first_bad_seq": self.first_bad_seq,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
         }
 
     def summary(self) -> str:
         """One line for people."""
         if self.ok:
-            return f"audit chain ok: {self.events_checked} events checked"
+            head = f"; head seq {self.head_seq} hash {self.head_hash}" if self.head_seq else ""
+            return f"audit chain ok: {self.events_checked} events checked{head}"
         what = f"event {self.first_bad_event_id}" if self.first_bad_event_id else "the head"
         where = f" (seq {self.first_bad_seq})" if self.first_bad_seq is not None else ""
         why = EXPLAINED[self.reason] if self.reason else "broken"
@@ -91,6 +97,11 @@ def _problem(row: Row[Any], expected_seq: int, prev_hash: str) -> Break | None:
 
 async def verify_chain(database: Database, *, batch: int = BATCH) -> Verification:
     head = await read_head(database)
+    found = await _walk(database, head, batch)
+    return found if head is None else replace(found, head_seq=head.seq, head_hash=head.hash)
+
+
+async def _walk(database: Database, head: Head | None, batch: int) -> Verification:
     checked = 0
     prev_hash, last_id = chain.GENESIS, None
     try:
