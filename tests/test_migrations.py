@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from hokusai_auth.audit import recorder
+from hokusai_auth.audit.models import AuditEvent
+from hokusai_auth.audit.verify import verify_chain
 from hokusai_auth.db import migrate
-from hokusai_auth.db.engine import create_engine
+from hokusai_auth.db.engine import create_engine, open_database
+from hokusai_auth.db.types import PortableJSON, UTCDateTime
 from hokusai_auth.tables import metadata
+from hokusai_auth.web.context import RequestContext
 from tests.conftest import _pg_admin
 
 
@@ -89,5 +97,86 @@ async def test_postgresql_up_and_down(pg_url: str) -> None:
     url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     try:
         await _round_trip(url)
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', pg_url)
+
+
+# The audit_events table as revision 0005 left it: before the hash chain.
+EVENTS_0005 = sa.table(
+    "audit_events",
+    sa.column("id", sa.Uuid()),
+    sa.column("occurred_at", UTCDateTime()),
+    sa.column("actor", sa.String()),
+    sa.column("action", sa.String()),
+    sa.column("outcome", sa.String()),
+    sa.column("target_id", sa.String()),
+    sa.column("details", PortableJSON),
+)
+
+
+async def _chain_existing_events(url: str) -> None:
+    """Events written before the chain existed are chained by 0006 in (occurred_at, id) order, and verify."""
+    await migrate.upgrade(url, "0005")
+    start = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    tied = sorted(uuid.uuid4() for _ in range(3))  # three events of one instant: ordered by id
+    rows: list[dict[str, Any]] = [
+        {"id": tied[2], "occurred_at": start, "actor": "anonymous", "details": None},
+        {"id": uuid.uuid4(), "occurred_at": start + timedelta(seconds=5), "actor": "unknown", "details": {"n": 2.0}},
+        {"id": tied[0], "occurred_at": start, "actor": "admin:0a1b2c3d", "details": {"name": "k", "ü": [1, 1e16]}},
+        {"id": uuid.uuid4(), "occurred_at": start - timedelta(days=1), "actor": "service:gateway", "details": None},
+        {"id": tied[1], "occurred_at": start, "actor": f"user:{uuid.uuid4()}", "details": {}},
+    ]
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                EVENTS_0005.insert(),
+                [{**row, "action": "api_key.create", "outcome": "success", "target_id": "t"} for row in rows],
+            )
+    finally:
+        await engine.dispose()
+
+    await migrate.upgrade(url, "0006")
+    database = open_database(url)
+    try:
+        verification = await verify_chain(database)
+        assert (verification.ok, verification.events_checked) == (True, 5), verification
+        async with database.reader() as session:
+            chained = (await session.execute(sa.select(AuditEvent).order_by(AuditEvent.seq))).scalars().all()
+        assert [event.id for event in chained] == [rows[3]["id"], *tied, rows[1]["id"]]
+        assert [(event.seq, event.actor_type) for event in chained] == [
+            (1, "service"),
+            (2, "admin"),
+            (3, "user"),
+            (4, "user"),
+            (5, "system"),
+        ]
+        assert [event.actor_id for event in chained][:3] == ["gateway", "0a1b2c3d", rows[4]["actor"][5:]]
+        async with database.writer.begin() as session:  # the service goes on from the migrated head
+            recorder.record(session, RequestContext("admin:0a1b2c3d", None, None, None), action="x", at=start)
+        verification = await verify_chain(database)
+        assert (verification.ok, verification.events_checked) == (True, 6), verification
+    finally:
+        await database.dispose()
+    await migrate.downgrade(url, "0005")  # and back: the events stay, the chain goes
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(sa.select(sa.func.count()).select_from(EVENTS_0005))).scalar() == 6
+    finally:
+        await engine.dispose()
+
+
+async def test_existing_audit_events_are_chained_on_sqlite(tmp_path: Path) -> None:
+    await _chain_existing_events(f"sqlite:///{tmp_path / 'chain.db'}")
+
+
+async def test_existing_audit_events_are_chained_on_postgresql(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(pg_url).database}_chain"
+    await _pg_admin(f'CREATE DATABASE "{name}"', pg_url)
+    try:
+        await _chain_existing_events(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
     finally:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', pg_url)
