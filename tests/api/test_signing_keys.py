@@ -19,9 +19,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from fastapi import FastAPI
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 
 from hokusai import _jws
+from hokusai_auth.audit.models import AuditEvent
 from hokusai_auth.clock import FrozenClock
 from hokusai_auth.components import Components
 from hokusai_auth.db.engine import Database, open_database
@@ -241,6 +242,11 @@ async def test_a_retired_key_stays_published_until_its_tokens_have_expired(
     rotation = await keyring.rotate()
     assert rotation.retired_published_until == retired_at + timedelta(seconds=TTL + HANDOVER)
     assert [key["kid"] for key in keyring.jwks()["keys"]] == [rotation.kid, old_kid]
+    async with keyring._db.reader() as session:
+        events = (await session.execute(select(AuditEvent).where(AuditEvent.action == "signing_key.rotate"))).scalars()
+        assert [(event.target_id, event.details, event.actor_type) for event in events] == [
+            (rotation.kid, {"retired": [old_kid]}, "system")
+        ]
 
     clock.advance(TTL - 1)
     await tokens_of(keyring).verify(old.token, clock.now())  # still valid: its key is still published

@@ -34,17 +34,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hokusai import _jws
+from hokusai_auth.audit import recorder
 from hokusai_auth.background import Periodic
 from hokusai_auth.clock import Clock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.errors import unavailable
 from hokusai_auth.signing.models import SigningKey
 from hokusai_auth.signing.sealing import Sealer, UnsealError
+from hokusai_auth.web.context import RequestContext
 
 RELOAD_INTERVAL_S = 30.0
 HANDOVER_S = 60.0  # >= RELOAD_INTERVAL_S: one missed reload is tolerated too
 UNKNOWN_KID_RELOAD_INTERVAL_S = 1.0
 PURGE_AFTER = timedelta(days=7)
+# Rotation is an operator's command on the server (``hokusai-auth rotate-signing-key``), not a request: the audit
+# event names the command as its actor (actor_type system).
+_OPERATOR_COMMAND = RequestContext(
+    actor="hokusai-auth", client_ip=None, user_agent="rotate-signing-key", request_id=None
+)
 
 
 class SigningKeyError(Exception):
@@ -259,6 +266,8 @@ class SigningKeyRing:
             new = self._new_row(session)
             purge_before = now - timedelta(seconds=self._ttl + self._handover_s) - PURGE_AFTER
             await session.execute(delete(SigningKey).where(SigningKey.retired_at < purge_before))
+            recorder.record(session, _OPERATOR_COMMAND, action="signing_key.rotate", at=now, target_type="signing_key",
+                            target_id=new.kid, details={"retired": list(retired)})  # fmt: skip
         await self.reload()
         return Rotation(new.kid, retired, self.published_until(now) if retired else None)
 
