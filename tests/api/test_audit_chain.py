@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta, timezone
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
@@ -21,6 +22,7 @@ from hokusai_auth.audit import chain, recorder
 from hokusai_auth.audit.actors import ActorType, classify
 from hokusai_auth.audit.models import AuditChainHead, AuditEvent
 from hokusai_auth.cli import cli
+from hokusai_auth.clock import FrozenClock
 from hokusai_auth.db.engine import Database
 from hokusai_auth.web.context import RequestContext
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY, Service, ServiceFactory, truncate_pg
@@ -289,6 +291,22 @@ async def test_tampering_is_reported_where_it_happened(svc: Service, how: str) -
     assert answer["first_bad_event_id"] == str(bad_id)
     assert answer["reason"] == reason
     assert answer["first_bad_seq"] == seq
+
+
+async def test_a_row_that_does_not_read_as_an_event_is_reported(
+    make_service: ServiceFactory, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """SQLite keeps any text in any column; the check names the row instead of failing."""
+    path = tmp_path / "unreadable.db"
+    await asyncio.to_thread(shutil.copy, sqlite_template, path)
+    svc = await make_service(f"sqlite:///{path}", clock=FrozenClock())
+    await mutate(svc)
+    events = await rows(svc.runtime.database)
+    await execute(svc.runtime.database, text("UPDATE audit_events SET occurred_at = 'garbage' WHERE seq = 4"))
+    answer = await verify(svc)
+    assert (answer["ok"], answer["reason"], answer["first_bad_seq"]) == (False, "unreadable", 4)
+    assert answer["first_bad_event_id"] == str(events[3].id)
+    assert answer["events_checked"] == 4
 
 
 async def test_a_missing_head_with_events_is_reported(svc: Service) -> None:

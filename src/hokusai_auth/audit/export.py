@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement
 
 from hokusai_auth.audit import chain
 from hokusai_auth.audit.models import AuditEvent
-from hokusai_auth.audit.stream import BATCH, events_in_order, read_head
+from hokusai_auth.audit.stream import BATCH, batches_in_order, read_head
 from hokusai_auth.db.engine import Database
 
 
@@ -37,5 +37,6 @@ async def export_events(
     if organization_id is not None:
         where.append(AuditEvent.organization_id == organization_id)
     head = await read_head(database)
-    async for row in events_in_order(database, up_to=head.seq if head else None, where=where, batch=batch):
-        yield {**chain.document(row), "prev_hash": row.prev_hash, "hash": row.hash}
+    async for rows in batches_in_order(database, up_to=head.seq if head else None, where=where, batch=batch):
+        for row in rows:
+            yield {**chain.document(row), "prev_hash": row.prev_hash, "hash": row.hash}

@@ -17,7 +17,7 @@ from hokusai_auth.audit import chain
 from hokusai_auth.audit.models import HEAD_ID, AuditChainHead, AuditEvent
 from hokusai_auth.db.engine import Database
 
-BATCH = 1000
+BATCH = 500
 _COLUMNS = (*(getattr(AuditEvent, name) for name in chain.FIELDS), AuditEvent.prev_hash, AuditEvent.hash)
 # What a column that does not read as its type raises (SQLite keeps any text in any column).
 _UNREADABLE = (ValueError, TypeError)
@@ -65,13 +65,13 @@ async def _id_at(database: Database, seq: int) -> uuid.UUID | None:
         return found
 
 
-async def events_in_order(
+async def batches_in_order(
     database: Database,
     *,
     up_to: int | None = None,
     where: Sequence[ColumnElement[bool]] = (),
     batch: int = BATCH,
-) -> AsyncIterator[Row[Any]]:
+) -> AsyncIterator[Sequence[Row[Any]]]:
     """Every event with seq ≤ ``up_to`` that matches ``where``, by seq, ``batch`` at a time. An event that cannot
     be read raises UnreadableEvent once the readable ones before it have been yielded."""
     after: int | None = None
@@ -82,6 +82,7 @@ async def events_in_order(
             conditions.append(AuditEvent.seq > after)
         if up_to is not None:
             conditions.append(AuditEvent.seq <= up_to)
+        unreadable: int | None = None
         async with database.reader() as session:
             try:
                 rows = (
@@ -91,12 +92,14 @@ async def events_in_order(
                 if size > 1:  # find it: one at a time from here, so the readable ones before it still count
                     size = 1
                     continue
-                seq = (
+                rows = []
+                unreadable = (
                     await session.execute(select(AuditEvent.seq).where(*conditions).order_by(AuditEvent.seq).limit(1))
                 ).scalar()
-                raise UnreadableEvent(seq, None if seq is None else await _id_at(database, seq)) from None
-        for row in rows:
-            yield row
+        if unreadable is not None:
+            raise UnreadableEvent(unreadable, await _id_at(database, unreadable))
+        if rows:
+            yield rows
         if len(rows) < size:
             return
         after = int(rows[-1].seq)

@@ -12,7 +12,9 @@ behind it: a real append moves the head in the same commit.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from hokusai_auth.audit import chain
-from hokusai_auth.audit.stream import BATCH, Head, UnreadableEvent, events_in_order, first_after, read_head
+from hokusai_auth.audit.stream import BATCH, Head, UnreadableEvent, batches_in_order, first_after, read_head
 from hokusai_auth.db.engine import Database
 
 
@@ -101,18 +103,36 @@ async def verify_chain(database: Database, *, batch: int = BATCH) -> Verificatio
     return found if head is None else replace(found, head_seq=head.seq, head_hash=head.hash)
 
 
+@dataclass
+class _Walk:
+    checked: int = 0
+    prev_hash: str = chain.GENESIS
+    last_id: uuid.UUID | None = None
+
+
+def _check_batch(rows: Sequence[Row[Any]], walk: _Walk) -> Verification | None:
+    """Check ``rows`` on from ``walk``, advancing it; the first break, if any."""
+    for row in rows:
+        walk.checked += 1
+        problem = _problem(row, walk.checked, walk.prev_hash)
+        if problem is not None:
+            return Verification(False, walk.checked, row.id, problem, int(row.seq))
+        walk.prev_hash, walk.last_id = row.hash, row.id
+    return None
+
+
 async def _walk(database: Database, head: Head | None, batch: int) -> Verification:
-    checked = 0
-    prev_hash, last_id = chain.GENESIS, None
+    walk = _Walk()
     try:
-        async for row in events_in_order(database, up_to=head.seq if head else None, batch=batch):
-            checked += 1
-            problem = _problem(row, checked, prev_hash)
-            if problem is not None:
-                return Verification(False, checked, row.id, problem, int(row.seq))
-            prev_hash, last_id = row.hash, row.id
+        async for rows in batches_in_order(database, up_to=head.seq if head else None, batch=batch):
+            # Hashing is CPU work: in a thread, so a check run through the API does not stall the event loop
+            # (and the validations it serves) for a whole batch at a time.
+            broken = await asyncio.to_thread(_check_batch, rows, walk)
+            if broken is not None:
+                return broken
     except UnreadableEvent as bad:
-        return Verification(False, checked + 1, bad.event_id, Break.UNREADABLE, bad.seq)
+        return Verification(False, walk.checked + 1, bad.event_id, Break.UNREADABLE, bad.seq)
+    checked, prev_hash, last_id = walk.checked, walk.prev_hash, walk.last_id
     if head is None:
         return Verification(True, 0) if not checked else Verification(False, checked, None, Break.HEAD_MISSING)
     if checked < head.seq:
