@@ -8,6 +8,7 @@ path (or whose organization does not exist, or is not a UUID) gets 404; a member
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -45,10 +46,18 @@ def member(operation_id: str) -> Callable[..., Awaitable[Member]]:
         role = await organizations.role_of(organization_id, user.user_id)
         if role is None:
             raise not_found(ORGANIZATION_NOT_FOUND)
-        on_themselves = permission.self_allowed and request.path_params.get("user_id") == str(user.user_id)
+        on_themselves = permission.self_allowed and _same_user(request.path_params.get("user_id"), user.user_id)
         if not on_themselves and not role.at_least(minimum):
             raise insufficient_role(minimum)
         return Member(organization_id, user.user_id, Role(role), user.context)
 
     check.__name__ = f"member_of_organization_for_{operation_id}"
     return check
+
+
+def _same_user(path_value: str | None, user_id: uuid.UUID) -> bool:
+    """Whether the path's ``{user_id}`` names ``user_id``, however the UUID is spelled (capitals, braces)."""
+    try:
+        return path_value is not None and uuid.UUID(path_value) == user_id
+    except ValueError:
+        return False
