@@ -208,6 +208,7 @@ def test_actor_types() -> None:
     assert classify(f"user:{user}") == (ActorType.USER, user)
     assert classify("anonymous") == (ActorType.USER, None)
     assert classify("unknown") == (ActorType.SYSTEM, None)
+    assert classify("hokusai-auth") == (ActorType.SYSTEM, None)
     assert classify("robot:x") == (ActorType.SYSTEM, None)
 
 

@@ -4,7 +4,8 @@ The mapping (docs/audit.md): ``admin:<fingerprint>`` → admin, ``service:<name>
 user, each with the part after the colon as the id. ``anonymous`` (an unauthenticated caller of a public,
 user-facing endpoint: registration, wallet sign-in, refresh) → user with no id: a person not identified (yet).
 Anything else → system with no id: what the service records on its own, e.g. the refused-credential counts its
-background flush writes (actor ``unknown``).
+background flush writes (actor ``unknown``), or a command run on the server (``hokusai-auth rotate-signing-key``,
+actor ``hokusai-auth``).
 """
 
 from __future__ import annotations
