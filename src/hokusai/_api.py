@@ -24,6 +24,11 @@ from hokusai._models import (
     BillingInfo,
     ClaimedOrganization,
     CreatedKey,
+    CreatedOrganizationKey,
+    Invitation,
+    Organization,
+    OrganizationMember,
+    OrganizationUsage,
     Page,
     RateLimitStatus,
     Readiness,
@@ -46,6 +51,8 @@ T = TypeVar("T")
 KEYS = "/api/v1/keys"
 USERS = "/api/v1/admin/users"
 REGISTRATIONS = "/api/v1/admin/registrations"
+ORGANIZATIONS = "/api/v1/organizations"
+ORGANIZATION = ORGANIZATIONS + "/{}"
 # The key endpoints take the admin token (every key) or a signed-in user's access token (their own keys).
 KEY_MANAGER: Final = "admin_or_user"
 
@@ -367,6 +374,163 @@ def claim_organization(token: str) -> Call[ClaimedOrganization]:
     (410 ``claimed``)."""
     return Call("POST", path("/api/v1/claims/{}", token.strip()), _one(ClaimedOrganization), credential="user",
                 idempotent=False)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------- organizations
+# A signed-in user's (the session's access token). Each answers 404 to a caller who is not a member, and 403
+# ``insufficient_role`` (``AuthorizationError.required_role``) to a member below the role the endpoint needs.
+
+
+def create_organization(name: str) -> Call[Organization]:
+    """Create an organization; the caller is its Owner."""
+    # Not repeated after it may have reached the service: a repeat would create a second organization.
+    return Call("POST", ORGANIZATIONS, _one(Organization), json={"name": name}, credential="user", idempotent=False)
+
+
+def list_organizations() -> Call[list[Organization]]:
+    """The caller's organizations, each with the caller's role."""
+    return Call("GET", ORGANIZATIONS, _every(Organization), credential="user")
+
+
+def get_organization(organization_id: str) -> Call[Organization]:
+    """One organization (any member)."""
+    return Call("GET", path(ORGANIZATION, organization_id), _one(Organization), credential="user")
+
+
+def rename_organization(organization_id: str, name: str) -> Call[Organization]:
+    """Rename an organization (Admin)."""
+    return Call("PATCH", path(ORGANIZATION, organization_id), _one(Organization), json={"name": name},
+                credential="user")  # fmt: skip
+
+
+def delete_organization(organization_id: str) -> Call[str]:
+    """Delete an organization (Owner): its keys are revoked at once, its members and invitations removed; its
+    audit log stays."""
+    # Not repeated: once it reached the service, a repeat answers 404 for an organization that was deleted.
+    return Call("DELETE", path(ORGANIZATION, organization_id), _message, credential="user", idempotent=False)
+
+
+def list_members(organization_id: str) -> Call[list[OrganizationMember]]:
+    """The organization's members and their roles (any member)."""
+    return Call("GET", path(ORGANIZATION + "/members", organization_id), _every(OrganizationMember),
+                credential="user")  # fmt: skip
+
+
+def set_member_role(organization_id: str, user_id: str, role: str) -> Call[OrganizationMember]:
+    """Change a member's role (Admin; only an Owner grants or takes away Owner). The last Owner cannot be demoted
+    (``ConflictError``, ``last_owner``)."""
+    return Call("PATCH", path(ORGANIZATION + "/members/{}", organization_id, user_id), _one(OrganizationMember),
+                json={"role": role}, credential="user")  # fmt: skip
+
+
+def remove_member(organization_id: str, user_id: str) -> Call[str]:
+    """Remove a member (Admin; only an Owner removes an Owner). Any member may remove themselves (leave), except
+    the last Owner (``ConflictError``). The organization's keys they created stay."""
+    # Not repeated: once it reached the service, a repeat answers 404 for the member that was removed.
+    return Call("DELETE", path(ORGANIZATION + "/members/{}", organization_id, user_id), _message, credential="user",
+                idempotent=False)  # fmt: skip
+
+
+def invite_member(organization_id: str, email: str, *, role: str | None = None) -> Call[Invitation]:
+    """Invite an address (Admin; only an Owner invites an Owner; default role developer). A link with a
+    single-use token, valid 7 days, is mailed to it; inviting the address again replaces its pending
+    invitation."""
+    body = _body(email=email, role=role)
+    # Not repeated after it may have reached the service: a repeat mails a new link and the first stops working.
+    return Call("POST", path(ORGANIZATION + "/invitations", organization_id), _one(Invitation), json=body,
+                credential="user", idempotent=False)  # fmt: skip
+
+
+def list_invitations(organization_id: str) -> Call[list[Invitation]]:
+    """The organization's pending invitations (Admin)."""
+    return Call("GET", path(ORGANIZATION + "/invitations", organization_id), _every(Invitation), credential="user")
+
+
+def revoke_invitation(organization_id: str, invitation_id: str) -> Call[str]:
+    """Withdraw a pending invitation (Admin): its link stops working."""
+    # Not repeated: once it reached the service, a repeat answers 404 for the invitation that was withdrawn.
+    return Call("DELETE", path(ORGANIZATION + "/invitations/{}", organization_id, invitation_id), _message,
+                credential="user", idempotent=False)  # fmt: skip
+
+
+def accept_invitation(token: str) -> Call[Organization]:
+    """Join an organization with the token of a mailed invitation link (``.../invitations/accept?token=...``):
+    the answer is the organization, with the role the invitation gave. A token that is unknown, used or expired
+    is ``InvalidRequestError`` (``invalid_token``); an invitation for an address another user has verified is
+    ``AuthorizationError`` (``invitation_for_another_user``)."""
+    return Call("POST", "/api/v1/invitations/accept", _one(Organization), json={"token": token.strip()},
+                credential="user", idempotent=False)  # fmt: skip
+
+
+def create_organization_key(
+    organization_id: str,
+    name: str,
+    service_id: str,
+    *,
+    scopes: Iterable[str] | None = None,
+    environment: str | None = None,
+    expires_in_days: int | None = None,
+    rate_limit_per_hour: int | None = None,
+    burst: int | None = None,
+    monthly_prediction_limit: int | None = None,
+    allowed_ips: Iterable[str] | None = None,
+) -> Call[CreatedOrganizationKey]:
+    """Create a key of the organization (Developer), billed on its plan; the caller is named as its creator. The
+    answer holds the key itself, shown this once."""
+    body = _body(
+        name=name,
+        service_id=service_id,
+        scopes=_list(scopes),
+        environment=environment,
+        expires_in_days=expires_in_days,
+        rate_limit_per_hour=rate_limit_per_hour,
+        burst=burst,
+        monthly_prediction_limit=monthly_prediction_limit,
+        allowed_ips=_list(allowed_ips),
+    )
+    # Never repeated after it may have reached the service: a retry could mint a second key.
+    return Call("POST", path(ORGANIZATION + "/api-keys", organization_id), _one(CreatedOrganizationKey), json=body,
+                credential="user", idempotent=False)  # fmt: skip
+
+
+def list_organization_keys(
+    organization_id: str, *, active_only: bool = False, limit: int | None = None, cursor: str | None = None
+) -> Call[Page[APIKeyInfo]]:
+    """One page of the organization's keys, newest first (any member)."""
+    params: dict[str, Any] = {"active_only": active_only or None, "limit": limit, "cursor": cursor}
+    return Call("GET", path(ORGANIZATION + "/api-keys", organization_id), _page(APIKeyInfo), params=params,
+                credential="user")  # fmt: skip
+
+
+def revoke_organization_key(organization_id: str, key_id: str) -> Call[str]:
+    """Revoke a key of the organization at once and for good (a Developer the keys they created; an Admin any).
+    Revoking twice is not an error."""
+    return Call("DELETE", path(ORGANIZATION + "/api-keys/{}", organization_id, key_id), _message, credential="user")
+
+
+def list_organization_audit_logs(
+    organization_id: str,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Call[Page[AuditEvent]]:
+    """One page of the organization's audit log, newest first (Admin). ``since`` is inclusive, ``until``
+    exclusive."""
+    params: dict[str, Any] = {"actor": actor, "action": action, "since": since, "until": until, "limit": limit,
+                              "cursor": cursor}  # fmt: skip
+    return Call("GET", path(ORGANIZATION + "/audit-logs", organization_id), _page(AuditEvent), params=params,
+                credential="user")  # fmt: skip
+
+
+def get_organization_usage(organization_id: str, *, period: str | None = None) -> Call[OrganizationUsage]:
+    """The organization's usage and billing in a month, ``YYYY-MM`` (UTC; default the current month), per key
+    (any member)."""
+    return Call("GET", path(ORGANIZATION + "/usage", organization_id), _one(OrganizationUsage),
+                params={"period": period}, credential="user")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------- validation

@@ -12,9 +12,10 @@ an endpoint is written twice.
         assert client.validate_key(created.api_key, service_id="platform").is_valid
 
 Signed in (``siwe_verify``, ``hokusai.sign_in_with_keystore``, ``session=...``, or a profile written by
-``hokusai auth login --wallet``), a client sends the session's access token to the session endpoints and, when it
-has no admin token, to the key endpoints (which then act on the user's own keys). An expired access token is
-refreshed once and the call repeated; each new pair goes to ``on_session`` (or back to the profile it came from).
+``hokusai auth login --wallet``), a client sends the session's access token to the session and organization
+endpoints and, when it has no admin token, to the key endpoints (which then act on the user's own keys). An expired
+access token is refreshed once and the call repeated; each new pair goes to ``on_session`` (or back to the profile it
+came from).
 See ``hokusai._session`` for why a refresh token is never spent twice.
 """
 
@@ -167,6 +168,24 @@ class AuthClient(_ClientBase):
     reject_registration = _sync(api.reject_registration)
     claim_organization = _sync(api.claim_organization)
 
+    create_organization = _sync(api.create_organization)
+    list_organizations = _sync(api.list_organizations)
+    get_organization = _sync(api.get_organization)
+    rename_organization = _sync(api.rename_organization)
+    delete_organization = _sync(api.delete_organization)
+    list_members = _sync(api.list_members)
+    set_member_role = _sync(api.set_member_role)
+    remove_member = _sync(api.remove_member)
+    invite_member = _sync(api.invite_member)
+    list_invitations = _sync(api.list_invitations)
+    revoke_invitation = _sync(api.revoke_invitation)
+    accept_invitation = _sync(api.accept_invitation)
+    create_organization_key = _sync(api.create_organization_key)
+    list_organization_keys = _sync(api.list_organization_keys)
+    revoke_organization_key = _sync(api.revoke_organization_key)
+    list_organization_audit_logs = _sync(api.list_organization_audit_logs)
+    get_organization_usage = _sync(api.get_organization_usage)
+
     def iter_keys(self, **filters: Any) -> Iterator[APIKeyInfo]:
         """Every key matching ``filters`` (those of ``list_keys``), following the pages."""
         return _follow(lambda cursor: self.list_keys(**filters, cursor=cursor))
@@ -182,6 +201,16 @@ class AuthClient(_ClientBase):
     def iter_registrations(self, *, status: str | None = None, limit: int | None = None) -> Iterator[Registration]:
         """Every registration (of ``status``), newest first, following the pages (admin)."""
         return _follow(lambda cursor: self.list_registrations(status=status, limit=limit, cursor=cursor))
+
+    def iter_organization_keys(self, organization_id: str, **filters: Any) -> Iterator[APIKeyInfo]:
+        """Every key of the organization matching ``filters`` (those of ``list_organization_keys``), following the
+        pages."""
+        return _follow(lambda cursor: self.list_organization_keys(organization_id, **filters, cursor=cursor))
+
+    def iter_organization_audit_logs(self, organization_id: str, **filters: Any) -> Iterator[AuditEvent]:
+        """Every event of the organization's audit log matching ``filters`` (those of
+        ``list_organization_audit_logs``), newest first, following the pages."""
+        return _follow(lambda cursor: self.list_organization_audit_logs(organization_id, **filters, cursor=cursor))
 
     def close(self) -> None:
         self._http.close()
@@ -247,6 +276,24 @@ class AsyncAuthClient(_ClientBase):
     reject_registration = _async(api.reject_registration)
     claim_organization = _async(api.claim_organization)
 
+    create_organization = _async(api.create_organization)
+    list_organizations = _async(api.list_organizations)
+    get_organization = _async(api.get_organization)
+    rename_organization = _async(api.rename_organization)
+    delete_organization = _async(api.delete_organization)
+    list_members = _async(api.list_members)
+    set_member_role = _async(api.set_member_role)
+    remove_member = _async(api.remove_member)
+    invite_member = _async(api.invite_member)
+    list_invitations = _async(api.list_invitations)
+    revoke_invitation = _async(api.revoke_invitation)
+    accept_invitation = _async(api.accept_invitation)
+    create_organization_key = _async(api.create_organization_key)
+    list_organization_keys = _async(api.list_organization_keys)
+    revoke_organization_key = _async(api.revoke_organization_key)
+    list_organization_audit_logs = _async(api.list_organization_audit_logs)
+    get_organization_usage = _async(api.get_organization_usage)
+
     def iter_keys(self, **filters: Any) -> AsyncIterator[APIKeyInfo]:
         return _follow_async(lambda cursor: self.list_keys(**filters, cursor=cursor))
 
@@ -258,6 +305,14 @@ class AsyncAuthClient(_ClientBase):
 
     def iter_registrations(self, *, status: str | None = None, limit: int | None = None) -> AsyncIterator[Registration]:
         return _follow_async(lambda cursor: self.list_registrations(status=status, limit=limit, cursor=cursor))
+
+    def iter_organization_keys(self, organization_id: str, **filters: Any) -> AsyncIterator[APIKeyInfo]:
+        return _follow_async(lambda cursor: self.list_organization_keys(organization_id, **filters, cursor=cursor))
+
+    def iter_organization_audit_logs(self, organization_id: str, **filters: Any) -> AsyncIterator[AuditEvent]:
+        return _follow_async(
+            lambda cursor: self.list_organization_audit_logs(organization_id, **filters, cursor=cursor)
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

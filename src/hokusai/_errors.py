@@ -44,11 +44,18 @@ class AuthenticationError(HokusaiError):
 
 
 class AuthorizationError(HokusaiError):
-    """The credential is good but may not do this: wrong service, missing scope, IP not allowed (HTTP 403)."""
+    """The credential is good but may not do this: wrong service, missing scope, IP not allowed, or a member of an
+    organization below the role this needs (HTTP 403)."""
 
     @property
     def required_scope(self) -> str | None:
         value = self.body.get("required_scope")
+        return str(value) if value is not None else None
+
+    @property
+    def required_role(self) -> str | None:
+        """The organization role this needs (``insufficient_role``): owner, admin, developer or viewer."""
+        value = self.body.get("required_role")
         return str(value) if value is not None else None
 
 
@@ -118,6 +125,10 @@ _BY_CODE: dict[str, type[HokusaiError]] = {
     ErrorCode.NOT_FOUND: NotFoundError,
     ErrorCode.VALIDATION_ERROR: InvalidRequestError,
     ErrorCode.CLAIMED: ConflictError,  # 410: the claim link was used; like a conflict, the state forbids it
+    ErrorCode.INSUFFICIENT_ROLE: AuthorizationError,
+    ErrorCode.INVITATION_FOR_ANOTHER_USER: AuthorizationError,
+    ErrorCode.LAST_OWNER: ConflictError,
+    ErrorCode.ALREADY_MEMBER: ConflictError,
 }
 
 
@@ -139,6 +150,9 @@ def error_for(
     code = body.get("code") if isinstance(body.get("code"), str) else None
     detail = body.get("detail") if isinstance(body.get("detail"), str) else None
     message = detail or (body.get("error") if isinstance(body.get("error"), str) else None) or f"HTTP {status}"
+    role = body.get("required_role")
+    if code == ErrorCode.INSUFFICIENT_ROLE and isinstance(role, str) and role.lower() not in message.lower():
+        message = f"{message} (needs the {role.capitalize()} role)"
     cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status)
     if cls is None:
         cls = RateLimitError if status == 429 else HokusaiError

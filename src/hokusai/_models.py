@@ -163,6 +163,8 @@ class AuditEvent:
     actor: str
     action: str
     outcome: str
+    actor_type: str | None = None  # admin, user, service or system (derived from actor)
+    actor_id: str | None = None
     target_type: str | None = None
     target_id: str | None = None
     organization_id: str | None = None
@@ -320,6 +322,91 @@ class ClaimedOrganization:
     key_info: APIKeyInfo
     organization_id: str
     warning: str = "Store this API key now: it is shown only once and cannot be recovered."
+
+
+# ------------------------------------------------------------------------------------------------ organizations
+
+ROLES: tuple[str, ...] = ("owner", "admin", "developer", "viewer")
+"""An organization member's roles, highest first (an Owner may do everything an Admin may, and so on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """An organization, as one of its members sees it: ``role`` is the caller's."""
+
+    id: str
+    name: str
+    created_at: datetime
+    billing_plan: str
+    role: str  # owner, admin, developer or viewer
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationMember:
+    user_id: str
+    role: str
+    joined_at: datetime
+    wallet_address: str | None = None
+    email: str | None = None
+    display_name: str | None = None
+    invited_by: str | None = None  # None for the member who created the organization
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A pending invitation. Its token is only in the mail sent to ``email``; accepting it makes the signed-in
+    user a member with ``role``."""
+
+    id: str
+    organization_id: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOrganizationKey:
+    """A new key of an organization, billed on its plan. ``api_key`` is shown this once by the service; store it
+    now."""
+
+    api_key: str = field(repr=False)
+    key_id: str
+    key_info: APIKeyInfo
+    organization_id: str
+    warning: str = "Store this API key now: it is shown only once and cannot be recovered."
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsage:
+    """One key's share of an organization's usage in a month."""
+
+    key_id: str
+    name: str
+    key_prefix: str
+    requests: int
+    predictions: int
+    compute_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationUsage:
+    """An organization's usage and billing in one month (``period``, YYYY-MM, UTC): the sum over its keys, those
+    revoked since included, billed as one account on its plan."""
+
+    organization_id: str
+    period: str
+    billing_plan: str
+    total_requests: int
+    total_predictions: int
+    total_compute_ms: int
+    average_response_time_ms: float
+    error_rate: float  # share of requests answered with status >= 400, 0..1
+    included_predictions: int
+    overage_charges: float  # US dollars
+    overage_charges_micros: int
+    keys: list[KeyUsage] = field(default_factory=list)  # busiest first
 
 
 # ------------------------------------------------------------------------------------------------ decoding

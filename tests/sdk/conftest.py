@@ -70,6 +70,52 @@ def session_service(tmp_path_factory: pytest.TempPathFactory, sqlite_template: P
         yield LiveService(url)
 
 
+class OrganizationService(LiveService):
+    """A service for the organization tests: wallet sign-in works at its URL, and the invitations it mails can be
+    read from its outbox (mail is never sent by a service under test)."""
+
+    def __init__(self, url: str, database: Path) -> None:
+        super().__init__(url)
+        self.database = database
+
+    def invitation_token(self, email: str) -> str:
+        """The token of the last invitation mailed to ``email``, from the link, as the invited would find it."""
+        import re
+        import sqlite3
+
+        from hokusai_auth.organizations.mails import ACCEPT_PATH, INVITATION_KIND
+
+        with contextlib.closing(sqlite3.connect(self.database)) as connection:
+            rows = connection.execute(
+                "SELECT text_body FROM mail_outbox WHERE recipient = ? AND kind = ? ORDER BY created_at",
+                (email, INVITATION_KIND),
+            ).fetchall()
+        assert rows, f"no invitation mailed to {email}"
+        found = re.search(rf"{re.escape(self.url + ACCEPT_PATH)}\?token=([A-Za-z0-9_-]+)", rows[-1][0])
+        assert found is not None, rows[-1][0]
+        return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def organization_service(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[OrganizationService]:
+    """A service for organizations: its PUBLIC_URL is the URL it is served at (wallet sign-in, and the links in
+    invitation mails), a service token for usage reports flushed every 0.2 s, and its SQLite file to read the
+    outbox from."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("organization-service") / "hokusai.db"
+    shutil.copy(sqlite_template, path)
+    port = free_port()
+    settings = make_settings(f"sqlite:///{path}", public_url=f"http://127.0.0.1:{port}", service_tokens=SERVICE_TOKEN,
+                             usage_flush_interval=0.2)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        with mock.patch.object(servers, "free_port", return_value=port):  # the port PUBLIC_URL names
+            url = stack.enter_context(serving_in_thread(create_app(settings)))
+        yield OrganizationService(url, path)
+
+
 @pytest.fixture
 def sdk_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """No Hokusai settings from the machine: an empty HOME, its own config file path; returns that path."""
