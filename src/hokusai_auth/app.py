@@ -16,6 +16,7 @@ from hokusai_auth.errors import install_error_handlers
 from hokusai_auth.keys.routes import build_router as build_keys_router
 from hokusai_auth.ops.metrics import Metrics
 from hokusai_auth.ops.routes import router as ops_router
+from hokusai_auth.organizations.operator_routes import router as organization_operators_router
 from hokusai_auth.organizations.routes import build_router as build_organizations_router
 from hokusai_auth.registrations.routes import build_router as build_registrations_router
 from hokusai_auth.runtime import open_runtime
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
         users_router,
         build_registrations_router(settings.trusted_proxies),
         build_organizations_router(),
+        organization_operators_router,
         ops_router,
     ]
     for router in routers:

@@ -35,6 +35,7 @@ from hokusai_auth.mail.transport import open_transport
 from hokusai_auth.ops.readiness import ReadinessProbes
 from hokusai_auth.organizations.invitations import Invitations
 from hokusai_auth.organizations.keys import OrganizationKeys
+from hokusai_auth.organizations.operators import OrganizationAdministration
 from hokusai_auth.organizations.service import Organizations
 from hokusai_auth.organizations.usage import OrganizationUsageReport
 from hokusai_auth.propagation.change_feed import ChangeFeed
@@ -127,6 +128,7 @@ class Runtime(ValidationRuntime):
     invitations: Invitations
     organization_keys: OrganizationKeys
     organization_usage: OrganizationUsageReport
+    organization_administration: OrganizationAdministration
     mail_sender: MailSender
 
     def components(self) -> Components:
@@ -147,6 +149,7 @@ class Runtime(ValidationRuntime):
             self.invitations,
             self.organization_keys,
             self.organization_usage,
+            self.organization_administration,
             self.mail_sender,
         )
 
@@ -319,6 +322,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             ),
             organization_keys=OrganizationKeys(keys=keys),
             organization_usage=OrganizationUsageReport(database=database, clock=clock),
+            organization_administration=OrganizationAdministration(database=database, clock=clock, keys=keys),
             audit=AuditService(database, clock),
             credentials=Credentials(
                 admin=BearerTokens("admin", _admin_tokens(settings)),

@@ -28,7 +28,7 @@ def test_every_organization_route_is_in_the_table_and_every_entry_is_routed() ->
     routed = {
         (method.upper(), path, operation["operationId"])
         for path, operations in schema["paths"].items()
-        if "/organizations" in path or "/invitations" in path
+        if ("/organizations" in path or "/invitations" in path) and not path.startswith("/api/v1/admin/")
         for method, operation in operations.items()
     }
     assert routed == {(permission.method, permission.path, operation) for operation, permission in PERMISSIONS.items()}

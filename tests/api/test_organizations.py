@@ -333,3 +333,28 @@ async def test_names_are_one_trimmed_line(service: Service) -> None:
     response = await service.client.post(ORGS, json={"name": "  Acme  "}, headers=owner.headers)
     assert response.json()["name"] == "Acme"
     assert response.json()["role"] == "owner"
+
+
+# ----------------------------------------------------------------------------------------------- operators
+
+
+async def test_operators_set_an_organizations_plan_and_its_keys_follow(service: Service) -> None:
+    org = await organization(service, roles=("owner",))
+    key = str((await org_key(service, org, "owner"))["api_key"])
+    assert (await service.validate(key)).json()["billing_plan"] == "free"
+    path = f"/api/v1/admin/organizations/{org.id}"
+    refused(await service.client.patch(path, json={"billing_plan": "pro"}, headers=org.people["owner"].headers), 401,
+            "unauthorized")  # fmt: skip
+    answer = await service.client.patch(path, json={"billing_plan": "pro"}, headers=service.admin)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["billing_plan"], answer.json()["members"]) == ("pro", 1)
+    assert (await service.validate(key)).json()["billing_plan"] == "pro"  # the cached key was told
+    assert str((await org_key(service, org, "owner"))["key_info"]["billing_plan"]) == "pro"  # type: ignore[index]
+    usage = (await service.client.get(f"{org.path}/usage", headers=org.people["owner"].headers)).json()
+    assert usage["included_predictions"] == 500_000
+    listed = (await service.client.get("/api/v1/admin/organizations", headers=service.admin)).json()
+    assert org.id in {item["id"] for item in listed}
+    refused(await service.client.patch(path, json={"billing_plan": "gold"}, headers=service.admin), 422,
+            "validation_error")  # fmt: skip
+    refused(await service.client.get(f"/api/v1/admin/organizations/{uuid.uuid4()}", headers=service.admin), 404,
+            "not_found")  # fmt: skip

@@ -171,3 +171,28 @@ async def revoke_all_of_organization(
         .all()
     )
     return rows
+
+
+async def set_plan_of_organization(
+    session: AsyncSession, organization_id: uuid.UUID, plan: str, now: datetime
+) -> Sequence[APIKey]:
+    """Bill every key of the organization on ``plan`` (each moves to a new version, so caches reload it): the
+    keys changed, as they now are."""
+    await session.execute(
+        update(APIKey)
+        .where(APIKey.organization_id == organization_id, APIKey.billing_plan != plan)
+        .values(billing_plan=plan, updated_at=now, version=APIKey.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows: Sequence[APIKey] = (
+        (
+            await session.execute(
+                select(APIKey)
+                .where(APIKey.organization_id == organization_id, APIKey.updated_at == now)
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return rows

@@ -169,6 +169,14 @@ class KeyService:
                             details={"reason": "organization_deleted"})  # fmt: skip
         return [(state_of(row, owner_active=True), row.lookup_digest) for row in rows]
 
+    async def bill_organization_keys(
+        self, session: AsyncSession, organization_id: uuid.UUID, plan: str
+    ) -> list[tuple[KeyState, str]]:
+        """Move the organization's keys to its new plan, in the caller's transaction; ``publish`` the answer once
+        it committed. The organization's own audit event records the change (one event, not one per key)."""
+        rows = await repository.set_plan_of_organization(session, organization_id, plan, self._clock.now())
+        return [(state_of(row, owner_active=True), row.lookup_digest) for row in rows]
+
     async def publish(self, changed: list[tuple[KeyState, str]]) -> None:
         """Tell the caches of keys changed in a transaction that has committed."""
         for state, digest in changed:

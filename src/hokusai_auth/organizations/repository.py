@@ -1,5 +1,6 @@
 """Queries on organizations, members and invitations. Never commits: the service that calls it owns the
-transaction. A deleted organization (``deleted_at`` set) is found by nothing here but ``get_any``."""
+transaction. A deleted organization (``deleted_at`` set) is found by nothing here but ``get_any`` and ``page``
+(operators see them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hokusai_auth.organizations.models import Organization, OrganizationInvitation, OrganizationMember
@@ -173,4 +174,37 @@ async def user_with_verified_email(session: AsyncSession, email: str) -> uuid.UU
 
 async def member_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     result: User | None = await session.get(User, user_id)
+    return result
+
+
+async def page(
+    session: AsyncSession, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> Sequence[tuple[Organization, int]]:
+    """Every organization (deleted ones too) with its member count, newest first, keyset-paginated."""
+    members = (
+        select(func.count())
+        .select_from(OrganizationMember)
+        .where(OrganizationMember.organization_id == Organization.id)
+        .scalar_subquery()
+    )
+    query = select(Organization, members).order_by(Organization.created_at.desc(), Organization.id.desc()).limit(limit)
+    if after is not None:
+        created_at, organization_id = after
+        query = query.where(
+            or_(
+                Organization.created_at < created_at,
+                and_(Organization.created_at == created_at, Organization.id < organization_id),
+            )
+        )
+    return [(row[0], int(row[1])) for row in await session.execute(query)]
+
+
+async def get_any(
+    session: AsyncSession, organization_id: uuid.UUID, *, for_update: bool = False
+) -> Organization | None:
+    """The organization, deleted or not (what operators see)."""
+    query = select(Organization).where(Organization.id == organization_id)
+    if for_update:
+        query = query.with_for_update()
+    result: Organization | None = (await session.execute(query)).scalar_one_or_none()
     return result

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
-from hokusai_auth.choices import literal_of
+from hokusai_auth.choices import PlanChoice, literal_of
 from hokusai_auth.keys.schemas import CreatedKey, CreateKeyRequest
 from hokusai_auth.organizations.models import ORGANIZATION_NAME_MAX
 from hokusai_auth.organizations.roles import Role
@@ -119,3 +119,21 @@ class OrganizationUsage(BaseModel):
 
 class Done(BaseModel):
     message: str
+
+
+class OrganizationRecord(BaseModel):
+    """An organization as operators see it (deleted ones too)."""
+
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    billing_plan: PlanChoice
+    deleted_at: datetime | None
+    members: int
+
+
+class UpdatePlanRequest(RequestModel):
+    model_config = ConfigDict(extra="forbid")
+
+    billing_plan: PlanChoice = Field(description="the organization's keys are billed on it from now on")
