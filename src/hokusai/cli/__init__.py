@@ -1,10 +1,11 @@
-"""The ``hokusai`` command. ``hokusai auth --help`` lists the key commands; ``--install-completion`` sets up
-shell completion."""
+"""The ``hokusai`` command. ``hokusai auth --help`` lists the key commands, ``hokusai org --help`` the
+organization commands; ``--install-completion`` sets up shell completion."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 import typer
 
@@ -16,8 +17,15 @@ from hokusai.cli._usage import HokusaiGroup
 
 __all__ = ["app", "main"]
 
+
+class _Hokusai(HokusaiGroup):
+    # `hokusai org` is built when it is used: typer reads every command's signature at each start, and building
+    # the organization commands too would double that for every other command.
+    lazy_groups: ClassVar[Mapping[str, str]] = {"org": "hokusai.cli._org"}
+
+
 app = typer.Typer(
-    cls=HokusaiGroup,  # a usage error is one `error:` line too
+    cls=_Hokusai,  # a usage error is one `error:` line too
     help="Hokusai: API keys and the ML platform from the command line.",
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: long flags stay whole at 80 columns, examples keep their lines

@@ -64,6 +64,9 @@ FLAGS = {
     "limit": "--limit",
     "reason": "--reason",
     "status": "--status",
+    "role": "--role",
+    "email": "EMAIL",  # hokusai org invite ORG EMAIL
+    "period": "--period",
 }
 
 

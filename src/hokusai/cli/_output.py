@@ -11,7 +11,7 @@ import enum
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from hokusai._models import APIKeyInfo, CreatedKey, ValidationResult
+from hokusai._models import APIKeyInfo, CreatedKey, CreatedOrganizationKey, ValidationResult
 
 
 class Format(enum.StrEnum):
@@ -205,6 +205,79 @@ def keys_table(keys: list[APIKeyInfo], *, more: bool) -> None:
         note("More keys exist: pass --all to list every one, or --limit to see more per page.")
 
 
+def _fit_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, its middle replaced by "…" when cut: a wallet address stays
+    recognizable by both ends (0x5aAe…eAed)."""
+    if cell_len(text) <= width:
+        return text
+    keep = max(width - 1, 0)
+    head = text[: (keep + 1) // 2]
+    tail = text[len(text) - keep // 2 :] if keep // 2 else ""
+    return head + "…" + tail
+
+
+def fitted_table(
+    cells: Mapping[str, Sequence[str]],
+    narrowing: Sequence[tuple[str, int | None]],
+    *,
+    middle: Collection[str] = (),
+    right: Collection[str] = (),
+    styles: Mapping[str, Callable[[str], str]] | None = None,
+) -> None:
+    """A table of ``cells`` (header -> one text per row) that fits the terminal, as list-keys does: while it is too
+    wide, take the next step of ``narrowing``, least useful first (a header and None: drop that column; a header
+    and a width: shrink it, its cells cut with "…", at the end or, for the ``middle`` columns, in the middle).
+    What is left over goes back to the columns cut short; a note on stderr names the dropped columns. ``styles``
+    give a cell's rich style from its text (e.g. a role's colour); ``right`` columns are numbers."""
+    console = stdout()
+    columns = {header: _Column(header, list(texts)) for header, texts in cells.items()}
+    rows = len(next(iter(cells.values()), []))
+    hidden = []
+
+    def room() -> int:
+        return console.width - sum(c.width for c in columns.values()) - _GAP * (len(columns) - 1)
+
+    for header, width in narrowing:
+        if room() >= 0:
+            break
+        if header not in columns:
+            continue
+        if width is None:
+            hidden.append(header)
+            del columns[header]
+        else:
+            columns[header].shrink(width)
+    for column in columns.values():
+        column.width = min(column.natural, column.width + max(room(), 0))
+    table = Table(header_style="bold", box=None, pad_edge=False, padding=(0, _GAP // 2))
+    for column in columns.values():
+        table.add_column(column.header, no_wrap=True, overflow="ellipsis", min_width=column.width,
+                         justify="right" if column.header in right else "left")  # fmt: skip
+    for row in range(rows):
+        texts = []
+        for column in columns.values():
+            raw = column.cells[row]
+            text = escape((_fit_middle if column.header in middle else _fit)(raw, column.width))
+            style = (styles or {}).get(column.header)
+            if style is not None and style(raw):
+                text = f"[{style(raw)}]{text}[/]"
+            texts.append(text)
+        table.add_row(*texts)
+    console.print(table)
+    if hidden:
+        note(f"{console.width} columns: {', '.join(hidden)} not shown; --format json has every field.")
+
+
+def panel(rows: Sequence[tuple[str, str]], title: str | None = None) -> None:
+    """Labelled values in a box (values are rich markup: escape what came from the service)."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, value)
+    stdout().print(Panel(table, title=title, title_align="left", expand=False))
+
+
 def key_details(key: APIKeyInfo, title: str | None = None, successor: APIKeyInfo | None = None) -> None:
     state = key_state(key, successor=successor)
     if key.revoked_at is not None and not state.startswith("grace"):
@@ -217,7 +290,8 @@ def key_details(key: APIKeyInfo, title: str | None = None, successor: APIKeyInfo
         ("Service", key.service_id),
         ("Environment", key.environment),
         ("Scopes", escape(_scopes(key.scopes))),
-        ("Owner", escape(key.user_id)),
+        *([("Organization", key.organization_id)] if key.organization_id else []),
+        ("Owner" if key.organization_id is None else "Created by", escape(key.user_id)),
         ("Rate limit", f"{key.rate_limit_per_hour}/hour, burst {key.burst or key.rate_limit_per_hour}"),
         (
             "Monthly predictions",
@@ -241,7 +315,7 @@ def key_details(key: APIKeyInfo, title: str | None = None, successor: APIKeyInfo
     stdout().print(Panel(table, title=title, title_align="left", expand=False))
 
 
-def new_key(created: CreatedKey, *, title: str) -> None:
+def new_key(created: CreatedKey | CreatedOrganizationKey, *, title: str) -> None:
     """The one moment the key can be seen: show it plainly, say so, and say how to use it."""
     key_details(created.key_info, title=title)
     console = stdout()
