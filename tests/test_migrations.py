@@ -18,6 +18,8 @@ from hokusai_auth.audit.verify import verify_chain
 from hokusai_auth.db import migrate
 from hokusai_auth.db.engine import create_engine, open_database
 from hokusai_auth.db.types import PortableJSON, UTCDateTime
+from hokusai_auth.keys.models import APIKey
+from hokusai_auth.organizations.models import Organization, OrganizationMember
 from hokusai_auth.tables import metadata
 from hokusai_auth.web.context import RequestContext
 from tests.conftest import _pg_admin
@@ -53,7 +55,16 @@ REGISTRATION_TABLES = {
     "organization_members",
     "organization_claims",
 }
-TABLES = {"api_keys", "audit_events", *USAGE_TABLES, *IDENTITY_TABLES, *MAIL_TABLES, *REGISTRATION_TABLES}
+ORGANIZATION_TABLES = {"organization_invitations"}
+TABLES = {
+    "api_keys",
+    "audit_events",
+    *USAGE_TABLES,
+    *IDENTITY_TABLES,
+    *MAIL_TABLES,
+    *REGISTRATION_TABLES,
+    *ORGANIZATION_TABLES,
+}
 
 
 async def _round_trip(url: str) -> None:
@@ -61,6 +72,12 @@ async def _round_trip(url: str) -> None:
     assert await migrate.current_revision(url) == migrate.head_revision()
     assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
+    await migrate.downgrade(url, "0006")  # one step down removes invitations and the organizations' new columns
+    remaining = await _tables(url)
+    assert not ORGANIZATION_TABLES & remaining
+    assert remaining >= REGISTRATION_TABLES
+    await migrate.upgrade(url)  # and up again: 0007 applies to what 0006 left
+    assert await _diff(url) == []
     await migrate.downgrade(url, "0004")  # one step down removes registrations and organizations only
     remaining = await _tables(url)
     assert not REGISTRATION_TABLES & remaining
@@ -178,5 +195,79 @@ async def test_existing_audit_events_are_chained_on_postgresql(pg_url: str) -> N
     await _pg_admin(f'CREATE DATABASE "{name}"', pg_url)
     try:
         await _chain_existing_events(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', pg_url)
+
+
+def _table(table_name: str, /, **columns: Any) -> sa.TableClause:
+    return sa.table(table_name, *(sa.column(column, kind) for column, kind in columns.items()))
+
+
+# The tables as revision 0006 left them, with just the columns written here.
+ORGANIZATIONS_0006 = _table("organizations", id=sa.Uuid(), name=sa.String(), created_at=UTCDateTime())
+USERS_0006 = _table("users", id=sa.Uuid(), is_active=sa.Boolean(), created_at=UTCDateTime(), updated_at=UTCDateTime())
+MEMBERS_0006 = _table("organization_members", organization_id=sa.Uuid(), user_id=sa.Uuid(), role=sa.String(),
+                      created_at=UTCDateTime())  # fmt: skip
+KEYS_0006 = _table(
+    "api_keys", id=sa.Uuid(), name=sa.String(), key_prefix=sa.String(), lookup_digest=sa.String(),
+    key_hash=sa.String(), user_id=sa.String(), organization_id=sa.Uuid(), service_id=sa.String(),
+    scopes=PortableJSON, environment=sa.String(), billing_plan=sa.String(), rate_limit_per_hour=sa.Integer(),
+    is_active=sa.Boolean(), created_at=UTCDateTime(), updated_at=UTCDateTime(), version=sa.Integer(),
+)  # fmt: skip
+
+
+async def _organizations_of_0006_upgrade(url: str) -> None:
+    """0007 gives existing organizations and members their new columns, and clears a key's organization_id that
+    names no organization before the foreign key arrives (a claimed organization's key keeps its own)."""
+    await migrate.upgrade(url, "0006")
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    organization, user, claimed_key, stray_key = (uuid.uuid4() for _ in range(4))
+    key = {"name": "k", "key_prefix": "hk_live_abc***", "key_hash": "h", "user_id": "u", "service_id": "platform",
+           "scopes": [], "environment": "production", "billing_plan": "free", "rate_limit_per_hour": 1000,
+           "is_active": True, "created_at": at, "updated_at": at, "version": 1}  # fmt: skip
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                ORGANIZATIONS_0006.insert(), {"id": organization, "name": "Acme", "created_at": at}
+            )
+            await connection.execute(USERS_0006.insert(), {"id": user, "is_active": True, "created_at": at,
+                                                            "updated_at": at})  # fmt: skip
+            await connection.execute(MEMBERS_0006.insert(), {"organization_id": organization, "user_id": user,
+                                                              "role": "owner", "created_at": at})  # fmt: skip
+            await connection.execute(KEYS_0006.insert(), [
+                {**key, "id": claimed_key, "lookup_digest": claimed_key.hex, "organization_id": organization},
+                {**key, "id": stray_key, "lookup_digest": stray_key.hex, "organization_id": uuid.uuid4()},
+            ])  # fmt: skip
+    finally:
+        await engine.dispose()
+
+    await migrate.upgrade(url)
+    database = open_database(url)
+    try:
+        async with database.reader() as session:
+            found = await session.get(Organization, organization)
+            assert found is not None
+            assert (found.billing_plan, found.deleted_at, found.updated_at) == ("free", None, at)
+            member = await session.get(OrganizationMember, (organization, user))
+            assert member is not None
+            assert member.updated_at == at
+            keys = dict((await session.execute(sa.select(APIKey.id, APIKey.organization_id))).all())
+            assert keys == {claimed_key: organization, stray_key: None}
+    finally:
+        await database.dispose()
+
+
+async def test_existing_organizations_are_upgraded_on_sqlite(tmp_path: Path) -> None:
+    await _organizations_of_0006_upgrade(f"sqlite:///{tmp_path / 'orgs.db'}")
+
+
+async def test_existing_organizations_are_upgraded_on_postgresql(pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(pg_url).database}_orgs"
+    await _pg_admin(f'CREATE DATABASE "{name}"', pg_url)
+    try:
+        await _organizations_of_0006_upgrade(make_url(pg_url).set(database=name).render_as_string(hide_password=False))
     finally:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', pg_url)
