@@ -327,4 +327,5 @@ def test_completion_offers_roles_organizations_members_and_keys(cli: OrgCli) -> 
         context = SimpleNamespace(params={"organization": typed})
         assert complete.members(context, "") == [(owner.user_id, f"owner {owner.address}")]
         assert complete.organization_key_ids(context, "") == [(key["key_id"], f"tab ({key['key_info']['key_prefix']})")]
-    assert complete.members(SimpleNamespace(params={"organization": "Nope"}), "") == []
+    context = SimpleNamespace(params={"organization": "Nope"})
+    assert complete.members(context, "") == []
