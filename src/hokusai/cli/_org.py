@@ -441,7 +441,7 @@ def invite(
         until = _when(invitation.expires_at)
         output.stdout().print(f"Invited {invitation.email} to '{org.name}' as {_title(invitation.role)}: the link "
                               f"was mailed (valid until {until} UTC).", markup=False)  # fmt: skip
-        output.note("They sign in with their wallet, then: hokusai org accept TOKEN (the token of the link)")
+        output.note("They sign in with their wallet, then: hokusai org accept '<the link from the mail>'")
 
 
 @app.command("invitations")
