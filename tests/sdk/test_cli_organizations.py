@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import sys
 import time
 import uuid
@@ -18,11 +20,15 @@ from hokusai import AuthClient
 from hokusai._config import read_profiles
 from hokusai._keys import check_format
 from tests.conftest import ADMIN_TOKEN
+from tests.docs_blocks import blocks
 from tests.sdk.conftest import HOKUSAI_VARIABLES, SERVICE_TOKEN, OrganizationService, write_keystore
 from tests.sdk.test_cli_commands import Cli, failed
 from tests.terminal import Terminal
 
 PASSWORD = "an organization's keystore"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+DOCUMENTED_URL = "https://auth.hokus.ai"
+DOCUMENTED_WALLET = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # Ana's, in the doc
 
 
 @dataclass
@@ -329,3 +335,72 @@ def test_completion_offers_roles_organizations_members_and_keys(cli: OrgCli) -> 
         assert complete.organization_key_ids(context, "") == [(key["key_id"], f"tab ({key['key_info']['key_prefix']})")]
     context = SimpleNamespace(params={"organization": "Nope"})
     assert complete.members(context, "") == []
+
+
+# ----------------------------------------------------------------------------------------------- docs/cli.md
+
+
+def documented(language: str) -> list[str]:
+    """The ``language`` blocks ("" for plain ones) of the Organizations section of docs/cli.md."""
+    return [block.text for block in blocks(DOC, language, heading="Organizations")]
+
+
+def test_the_organizations_section_of_cli_md_runs_as_written(cli: OrgCli, tmp_path: Path) -> None:
+    """Each ```bash command of the section, as the shell would pass it (quotes, comments, ``~``), run by two people:
+    the Owner, and Ana on a machine of her own; the samples of output and errors are what the commands print."""
+    owner_block, ana_block, members_block = documented("bash")
+    (sample,) = documented("")
+    ana_home = tmp_path / "ana"
+    ana_home.mkdir()
+    ana_env = {"HOKUSAI_CONFIG_FILE": str(ana_home / ".hokusai" / "config")}
+    for home in (cli.home, ana_home):
+        write_keystore(home / "keystore.json", PASSWORD)
+
+    def follow(block: str, home: Path, **env: str) -> list[Any]:
+        results = []
+        for line in block.splitlines():
+            words = shlex.split(line.replace(DOCUMENTED_URL, cli.service.url), comments=True)
+            assert words[0] == "hokusai", line
+            words = [str(home / word[2:]) if word.startswith("~/") else word for word in words[1:]]
+            words = [word.replace("hki_...", token) if "hki_..." in word else word for word in words]
+            words = [ana_address if word == DOCUMENTED_WALLET else word for word in words]
+            result = cli.run(*words, stdin=PASSWORD + "\n", COLUMNS="80", **env)
+            assert result.exit_code == 0, f"{line}\n{result.output}"
+            results.append(result)
+        return results
+
+    token, ana_address = "", ""
+    owner = follow(owner_block, cli.home)
+    assert "Created 'Acme ML'" in owner[1].stdout
+    assert "Invited ana@example.com to 'Acme ML' as Viewer" in " ".join(owner[2].stdout.split())
+    key = [word for word in owner[3].stdout.split() if word.startswith("hk_live_") and not word.endswith("***")]
+    assert len(key) == 1
+    assert " ci " in owner[4].stdout
+    assert "api_key.create" in owner[5].stdout
+    assert "Usage in 2025-01" in owner[6].stdout
+
+    token = cli.service.invitation_token("ana@example.com")
+    ana = follow(ana_block, ana_home, **ana_env)
+    ana_address = read_profiles(ana_home / ".hokusai" / "config")["default"]["wallet_address"]
+    assert "Joined 'Acme ML'" in ana[1].stdout
+    assert re.search(r"Acme ML +viewer", ana[2].stdout)
+    refused = failed(cli.run("org", "create-key", "Acme ML", "--name", "mine", **ana_env), 4)
+    assert refused in DOC.read_text(), "the documented refusal of a Viewer"
+
+    members, changed, removed = follow(members_block, cli.home)
+    shown = sample.splitlines()
+    assert shown[0] == '$ hokusai org members "Acme ML"'
+    assert members.stdout.splitlines()[0].split() == shown[1].split()
+    rows, documented_rows = members.stdout.splitlines()[1:], shown[2:4]
+    assert [row.split()[1] for row in rows] == [row.split()[1] for row in documented_rows] == ["owner", "viewer"]
+    cut = re.compile(r"\b0x[0-9a-fA-F]{9}…[0-9a-fA-F]{10}\b")  # 80 columns: wallets cut in the middle
+    assert all(cut.search(row) for row in [*rows, *documented_rows])
+    assert members.stderr.strip() == shown[4]
+    assert ana_address[:11] in members.stdout
+    assert " ".join(changed.stdout.split()) == f"{ana_address} is now Developer in 'Acme ML' (was Viewer)."
+    assert " ".join(removed.stdout.split()) == f"Removed {ana_address} from 'Acme ML'."
+
+    alone = failed(
+        cli.run("org", "list", HOKUSAI_CONFIG_FILE=str(tmp_path / "none"), HOKUSAI_AUTH_SERVICE_URL=DOCUMENTED_URL), 3
+    )
+    assert alone in " ".join(DOC.read_text().split()).replace("`` ", "").replace("``", ""), "the documented refusal"

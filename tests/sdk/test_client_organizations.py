@@ -4,6 +4,10 @@ listed and revoked, the audit log and the usage report follow; and each refusal 
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,8 +27,13 @@ from hokusai import (
     NotFoundError,
     Organization,
 )
-from tests.sdk.conftest import SERVICE_TOKEN, OrganizationService
+from hokusai._config import session_settings, write_profile
+from tests.docs_blocks import blocks
+from tests.sdk.conftest import HOKUSAI_VARIABLES, SERVICE_TOKEN, OrganizationService
 from tests.wallet import Wallet
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
+DOCUMENTED_URL = "https://auth.hokus.ai"
 
 
 @dataclass
@@ -250,3 +259,43 @@ async def test_the_async_client_does_the_same(organization_service: Organization
         actions = [event.action async for event in first.iter_organization_audit_logs(org.id, limit=1)]
         assert actions[0] == "api_key.create"
         assert (await second.get_organization_usage(org.id)).total_requests == 0
+
+
+def test_the_organizations_section_of_sdk_md_runs_as_written(
+    organization_service: OrganizationService, sdk_env: Path, tmp_path: Path
+) -> None:
+    """Its two ```py examples, each run by its person as a program of its own, with the session that
+    ``hokusai auth login --wallet`` would have stored in their profile; and they print what the doc says."""
+    owner_example, ana_example = [block.text for block in blocks(DOC, "py", heading="Organizations")]
+    url = organization_service.url
+    people = {}
+    for name in ("owner", "ana"):
+        wallet, home = Wallet(), tmp_path / name
+        with AuthClient(url) as client:
+            sign_in(client, wallet)
+            assert client.session is not None
+            write_profile("default", {"auth_service_url": url, **session_settings(client.session, url)},
+                          home / ".hokusai" / "config")  # fmt: skip
+        people[name] = (wallet, home)
+
+    def run(example: str, name: str, prelude: str = "") -> str:
+        home = people[name][1]
+        script = home / "example.py"
+        script.write_text(prelude + example.replace(DOCUMENTED_URL, url))
+        env = {k: v for k, v in os.environ.items() if k not in HOKUSAI_VARIABLES} | {"HOME": str(home)}
+        done = subprocess.run([sys.executable, script.name], env=env, cwd=home, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        for promised in re.findall(r"^ *# → (.+)$", example, re.MULTILINE):
+            assert promised in done.stdout, f"{promised!r} not in:\n{done.stdout}"
+        return done.stdout
+
+    printed = run(owner_example, "owner").splitlines()
+    owner_address = people["owner"][0].address
+    assert printed[1] == f"owner {owner_address}"
+    assert re.fullmatch(r"api_key\.create user:[0-9a-f-]{36} True", printed[2])
+    assert re.fullmatch(r"\d{4}-\d{2} 0 free 0\.0", printed[3])
+
+    token = organization_service.invitation_token("ana@example.com")
+    printed = run(ana_example, "ana", prelude=f"token = {token!r}\n").splitlines()
+    assert printed == ["Acme ML viewer", "developer - This needs the Developer role or higher in this organization"]
