@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from hokusai_auth import __version__, openapi
 from hokusai_auth.audit.routes import router as audit_router
 from hokusai_auth.clock import Clock
+from hokusai_auth.dashboard import routes as dashboard
 from hokusai_auth.deps import CREDENTIAL_MARKS
 from hokusai_auth.errors import install_error_handlers
 from hokusai_auth.keys.routes import build_router as build_keys_router
@@ -116,6 +117,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
     for router in routers:
         app.include_router(router)
     table = route_requirements(routers, CREDENTIAL_MARKS)
+    for router in dashboard.ROUTERS:  # pages: they find who is signed in from cookies (dashboard/identity.py)
+        app.include_router(router)
+    dashboard.install(app)
     openapi.install(app, table)
     app.include_router(api_docs.build_router(app.title))
 

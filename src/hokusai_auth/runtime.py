@@ -23,6 +23,9 @@ from hokusai_auth.bootstrap import default_data_dir
 from hokusai_auth.clock import Clock, SystemClock
 from hokusai_auth.cluster.link import RedisLink
 from hokusai_auth.components import Components
+from hokusai_auth.dashboard.csrf import CsrfTokens
+from hokusai_auth.dashboard.identity import DashboardIdentity
+from hokusai_auth.dashboard.services import DashboardServices
 from hokusai_auth.db.engine import Database, open_database
 from hokusai_auth.errors import UNAVAILABLE_ERRORS
 from hokusai_auth.keys.hashing import KeyHasher
@@ -130,6 +133,7 @@ class Runtime(ValidationRuntime):
     organization_usage: OrganizationUsageReport
     organization_administration: OrganizationAdministration
     mail_sender: MailSender
+    dashboard: DashboardServices
 
     def components(self) -> Components:
         """What the routes and the credential gate ask for (components.py)."""
@@ -151,6 +155,7 @@ class Runtime(ValidationRuntime):
             self.organization_usage,
             self.organization_administration,
             self.mail_sender,
+            self.dashboard,
         )
 
     def gauges(self) -> dict[str, float]:
@@ -308,50 +313,83 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             registrations_per_hour=settings.registrations_per_hour,
             status_checks_per_hour=settings.registration_status_per_hour,
         )
+        admin_tokens = BearerTokens("admin", _admin_tokens(settings))
+        organizations = Organizations(database=database, clock=clock, keys=keys, members_changed=members_changed)
+        invitations = Invitations(
+            database=database,
+            clock=clock,
+            secret_key=settings.require_secret_key(),
+            public_url=settings.public_url,
+            members_changed=members_changed,
+        )
+        organization_keys = OrganizationKeys(keys=keys)
+        organization_usage = OrganizationUsageReport(database=database, clock=clock)
+        user_administration = UserAdministration(
+            database=database, clock=clock, key_changes=validation.key_changes, session_states=session_states
+        )
+        audit = AuditService(database, clock)
+        sign_in = SignIn(
+            database=database,
+            clock=clock,
+            public_url=settings.public_url,
+            chain_ids=settings.siwe_chain_ids,
+            users=users,
+            sessions=sessions,
+            per_address=AddressLimit(
+                validation.limiter,
+                "sign-in",
+                per_hour=settings.sign_in_per_hour,
+                burst=max(1, settings.sign_in_per_hour // 10),
+            ),
+        )
+        dashboard = DashboardServices(
+            identity=DashboardIdentity(
+                checker=token_checker,
+                sessions=sessions,
+                admin=admin_tokens,
+                secret_key=settings.require_secret_key(),
+                clock=clock,
+                proxies=settings.trusted_proxies,
+                refresh_ttl=settings.refresh_token_ttl,
+            ),
+            csrf=CsrfTokens(settings.require_secret_key()),
+            failures=failed_credentials,
+            sign_in=sign_in,
+            keys=keys,
+            usage=validation.usage,
+            organizations=organizations,
+            invitations=invitations,
+            organization_keys=organization_keys,
+            organization_usage=organization_usage,
+            registrations=registrations,
+            users=users,
+            user_administration=user_administration,
+            audit=audit,
+        )
         yield Runtime(
             **_fields_of(validation),
             keys=keys,
             registrations=registrations,
-            organizations=Organizations(database=database, clock=clock, keys=keys, members_changed=members_changed),
-            invitations=Invitations(
-                database=database,
-                clock=clock,
-                secret_key=settings.require_secret_key(),
-                public_url=settings.public_url,
-                members_changed=members_changed,
-            ),
-            organization_keys=OrganizationKeys(keys=keys),
-            organization_usage=OrganizationUsageReport(database=database, clock=clock),
+            organizations=organizations,
+            invitations=invitations,
+            organization_keys=organization_keys,
+            organization_usage=organization_usage,
+            dashboard=dashboard,
             organization_administration=OrganizationAdministration(database=database, clock=clock, keys=keys),
-            audit=AuditService(database, clock),
+            audit=audit,
             credentials=Credentials(
-                admin=BearerTokens("admin", _admin_tokens(settings)),
+                admin=admin_tokens,
                 services=BearerTokens("service", settings.service_token_values()),
                 failures=failed_credentials,
                 trusted_proxies=settings.trusted_proxies,
                 users=token_checker,
             ),
             users=users,
-            user_administration=UserAdministration(
-                database=database, clock=clock, key_changes=validation.key_changes, session_states=session_states
-            ),
+            user_administration=user_administration,
             sessions=sessions,
             session_states=session_states,
             session_feed=tokens.feed,
-            sign_in=SignIn(
-                database=database,
-                clock=clock,
-                public_url=settings.public_url,
-                chain_ids=settings.siwe_chain_ids,
-                users=users,
-                sessions=sessions,
-                per_address=AddressLimit(
-                    validation.limiter,
-                    "sign-in",
-                    per_hour=settings.sign_in_per_hour,
-                    burst=max(1, settings.sign_in_per_hour // 10),
-                ),
-            ),
+            sign_in=sign_in,
             signing_keys=signing_keys,
             token_checker=token_checker,
             mail_sender=mail_sender,

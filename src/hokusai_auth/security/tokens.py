@@ -27,3 +27,8 @@ class BearerTokens:
             if hmac.compare_digest(candidate, digest) and presented is not None:
                 matched = actor
         return matched
+
+    def configured(self, actor: str) -> bool:
+        """Whether ``actor`` (a fingerprint ``identify`` answered) still names a configured token: a dashboard
+        operator session signed in with a token that has since been rotated out ends with it."""
+        return actor in self._actors

@@ -247,3 +247,16 @@ async def totals_by_key_of_organization(
     return [
         KeyTotals(row[0], row[1], row[2], *(int(value) for value in row[3:])) for row in await session.execute(query)
     ]
+
+
+async def hourly_of_key(
+    session: AsyncSession, key_id: uuid.UUID, start: datetime, end: datetime
+) -> list[tuple[datetime, int, int]]:
+    """(hour, requests, predictions) of one key in [start, end): a range read of the rollups' primary key."""
+    query = (
+        select(rollups.bucket_start, func.sum(rollups.requests), func.sum(rollups.predictions))
+        .where(_key_month(key_id, start, end))
+        .group_by(rollups.bucket_start)
+        .order_by(rollups.bucket_start)
+    )
+    return [(row[0], int(row[1]), int(row[2])) for row in await session.execute(query)]

@@ -7,7 +7,7 @@ Analytics and billing read what has been written, so they trail ingest by up to 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from hokusai._vocabulary import canonical_service
 from hokusai_auth.clock import Clock
@@ -196,6 +196,22 @@ class UsageService:
                 for day, services in days.items()
             },
         )
+
+    async def daily(self, key_id: uuid.UUID, days: int) -> list[tuple[date, int, int]]:
+        """(day, requests, predictions) of the key for each of the last ``days`` days (UTC), today included,
+        zero days too: what the dashboard's charts draw."""
+        today = self._clock.now().date()
+        first = today - timedelta(days=days - 1)
+        async with self._db.reader() as session:
+            hours = await repository.hourly_of_key(
+                session, key_id, periods.day_start(first), periods.day_start(today) + periods.ONE_DAY
+            )
+        sums = {first + timedelta(days=offset): [0, 0] for offset in range(days)}
+        for hour, requests, predictions in hours:
+            day = sums[hour.date()]
+            day[0] += requests
+            day[1] += predictions
+        return [(day, requests, predictions) for day, (requests, predictions) in sums.items()]
 
     # ------------------------------------------------------------------------------------------- billing
 

@@ -57,14 +57,28 @@ DOCS_CSP = (
     b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# The dashboard's pages (dashboard/): scripts and styles from this service only, no inline script or style (its
+# charts are SVG styled by class), forms that post back to it only.
+DASHBOARD_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+DASHBOARD_PATHS = ("/dashboard",)
+_CSP_BY_KIND = {"api": STRICT_CSP, "docs": DOCS_CSP, "dashboard": DASHBOARD_CSP}
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
-# What the envelope adds to an answer of ours, by (API docs page?, over TLS?): built once, not per request.
+# What the envelope adds to an answer of ours, by (kind of page, over TLS?): built once, not per request.
 _OWN_HEADERS = {
-    (docs, tls): (*SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP if docs else STRICT_CSP))
-    + ((HSTS,) if tls else ())
-    for docs in (False, True)
+    (kind, tls): (*SECURITY_HEADERS, (b"content-security-policy", csp)) + ((HSTS,) if tls else ())
+    for kind, csp in _CSP_BY_KIND.items()
     for tls in (False, True)
 }
+
+
+def _kind_of(path: str) -> str:
+    if path.startswith(DOCS_PATHS):
+        return "docs"
+    return "dashboard" if path.startswith(DASHBOARD_PATHS) else "api"
+
 
 # Request ids need to be unique, not secret: a random per-process prefix and a counter cost far less than uuid4.
 _ID_PREFIX = secrets.token_hex(6)
@@ -106,7 +120,7 @@ class EnvelopeMiddleware:
         request_id = _sane_request_id(head.request_id) or new_request_id()
         scope["hokusai.request_id"] = request_id
         path: str = scope["path"]
-        own = _OWN_HEADERS[path.startswith(DOCS_PATHS), forwarded_proto(scope, self.proxies) == "https"]
+        own = _OWN_HEADERS[_kind_of(path), forwarded_proto(scope, self.proxies) == "https"]
         status_holder = [500, 0, 0]  # status sent; whether the response has started; whether it is complete
         # With the server's whole-response extension, a start is held until its body: a body that ends the answer
         # goes out with it in one write (web/whole_response.py); a streamed one sends the start first.

@@ -1,0 +1,149 @@
+"""The dashboard as a new user meets it, in Debian's headless Chromium (Playwright, no browser download): sign in
+with a browser wallet, create a key, copy it, see it validate, see its usage chart, rotate it, revoke it; an
+operator signs in with the admin token; a form without its CSRF token changes nothing; the keys page at 375 px
+and key creation with the keyboard alone.
+
+Without Chromium the tests skip with the reason, and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from hokusai_auth.app import create_app
+from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.e2e.dashboard_browser import open_dashboard, sign_in_with_wallet
+from tests.servers import serving
+from tests.wallet import Wallet
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(os.environ.get("HOKUSAI_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / ".artifacts"))
+
+
+@pytest.fixture
+async def base_url(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
+    database = tmp_path / "hokusai.db"
+    shutil.copy(sqlite_template, database)
+    app = create_app(make_settings(f"sqlite:///{database}", usage_flush_interval=0.1))
+    async with serving(app) as url:
+        yield url
+
+
+async def validate(base_url: str, key: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        answer: dict[str, Any] = (await client.post("/api/v1/keys/validate", json={"api_key": key})).json()
+        return answer
+
+
+async def record_usage(base_url: str, key_id: str, predictions: int) -> None:
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+        for _ in range(3):
+            response = await client.post(f"/api/v1/usage/{key_id}", json={
+                "service_id": "platform", "endpoint": "/predict", "status_code": 200, "response_time_ms": 12,
+                "predictions_count": predictions})  # fmt: skip
+            assert response.status_code == 200, response.text
+
+
+async def test_a_wallet_user_creates_copies_uses_rotates_and_revokes_a_key(browser: Browser, base_url: str) -> None:
+    dashboard = await open_dashboard(browser, base_url, Wallet())
+    page = dashboard.page
+    await sign_in_with_wallet(dashboard)
+    assert await page.get_by_text("No keys yet").is_visible()
+
+    await page.get_by_label("Name").fill("notebook")
+    await page.get_by_role("button", name="Create key").click()
+    key = await page.get_by_label("The new key").input_value()
+    assert key.startswith("hk_live_")
+    await page.get_by_role("button", name="Copy").click()
+    await page.get_by_text("Copied to the clipboard.").wait_for()
+    assert await page.evaluate("navigator.clipboard.readText()") == key
+    answer = await validate(base_url, key)
+    assert answer["is_valid"] is True
+    await page.get_by_role("button", name="I have stored it").click()
+    assert key not in await page.content()  # gone from the page, not merely hidden
+
+    await page.get_by_role("link", name="notebook").click()
+    key_id = answer["key_id"]
+    await record_usage(base_url, key_id, predictions=7)
+    await page.wait_for_timeout(300)  # the usage buffer's flush interval
+    await page.reload()
+    heights = await page.locator("svg.chart.predictions rect.bar").evaluate_all(
+        "bars => bars.map(bar => Number(bar.getAttribute('height')))"
+    )
+    assert len(heights) == 30
+    assert heights[-1] > 0  # today's bar: 21 predictions
+    assert "21 in 30 days" in (await page.locator("svg.chart.predictions desc").text_content() or "")
+
+    await page.get_by_role("button", name="Rotate key").click()
+    rotated = await page.get_by_label("The new key").input_value()
+    assert rotated != key
+    assert (await validate(base_url, rotated))["is_valid"] is True
+    assert (await validate(base_url, key))["is_valid"] is False  # no grace period asked for
+
+    await page.goto("/dashboard/keys?active_only=true")
+    await page.get_by_role("link", name="notebook").click()
+    await page.get_by_role("link", name="Revoke this key…").click()
+    await page.get_by_role("button", name="Revoke key").click()
+    await page.get_by_text("The key was revoked").wait_for()
+    assert (await validate(base_url, rotated))["is_valid"] is False
+    dashboard.assert_clean()
+    await dashboard.context.close()
+
+
+async def test_an_operator_signs_in_with_the_admin_token_and_a_forged_form_changes_nothing(
+    browser: Browser, base_url: str
+) -> None:
+    dashboard = await open_dashboard(browser, base_url)
+    page = dashboard.page
+    await page.goto("/dashboard/sign-in")
+    await page.get_by_label("Admin token").fill("not-the-token")
+    await page.get_by_role("button", name="Sign in as operator").click()
+    await page.get_by_text("That is not an admin token of this service.").wait_for()
+    await page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    await page.get_by_role("button", name="Sign in as operator").click()
+    await page.wait_for_url("**/dashboard/keys")
+    assert await page.get_by_role("heading", name="All API keys").is_visible()
+
+    # A form posted with another token than the page's (what a forged cross-site form would carry).
+    await page.locator('form[action="/dashboard/keys"] input[name="csrf"]').evaluate("input => input.value = 'x'")
+    await page.get_by_label("Name").fill("forged")
+    await page.get_by_role("button", name="Create key").click()
+    await page.get_by_role("heading", name="This form has expired").wait_for()
+    await page.goto("/dashboard/keys")
+    assert await page.get_by_text("No keys yet").is_visible()
+    dashboard.assert_clean()
+    await dashboard.context.close()
+
+
+async def test_the_keys_page_fits_375_px_and_a_key_is_created_with_the_keyboard_alone(
+    browser: Browser, base_url: str
+) -> None:
+    dashboard = await open_dashboard(browser, base_url, Wallet(), width=375)
+    page = dashboard.page
+    await sign_in_with_wallet(dashboard)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing scrolls sideways
+    shot = ARTIFACTS / "dashboard-keys-375px.png"  # Playwright makes the folder
+    await page.screenshot(path=str(shot), full_page=True)
+
+    for _ in range(40):  # Tab through the page to the name field, as a keyboard user would
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "key-name":
+            break
+    else:
+        raise AssertionError("the key's name field cannot be reached with Tab")
+    await page.keyboard.type("keyboard key")
+    await page.keyboard.press("Enter")  # submits the form
+    key = await page.get_by_label("The new key").input_value()
+    assert (await validate(base_url, key))["is_valid"] is True
+    dashboard.assert_clean()
+    await dashboard.context.close()
