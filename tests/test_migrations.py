@@ -56,6 +56,7 @@ REGISTRATION_TABLES = {
     "organization_claims",
 }
 ORGANIZATION_TABLES = {"organization_invitations"}
+DEVICE_TABLES = {"device_authorizations"}
 TABLES = {
     "api_keys",
     "audit_events",
@@ -64,6 +65,7 @@ TABLES = {
     *MAIL_TABLES,
     *REGISTRATION_TABLES,
     *ORGANIZATION_TABLES,
+    *DEVICE_TABLES,
 }
 
 
@@ -72,6 +74,12 @@ async def _round_trip(url: str) -> None:
     assert await migrate.current_revision(url) == migrate.head_revision()
     assert await _tables(url) >= TABLES
     assert await _diff(url) == [], "models and migrations agree"
+    await migrate.downgrade(url, "0007")  # one step down removes device sign-in only
+    remaining = await _tables(url)
+    assert not DEVICE_TABLES & remaining
+    assert remaining >= ORGANIZATION_TABLES
+    await migrate.upgrade(url)  # and up again
+    assert await _diff(url) == []
     await migrate.downgrade(url, "0006")  # one step down removes invitations and the organizations' new columns
     remaining = await _tables(url)
     assert not ORGANIZATION_TABLES & remaining

@@ -129,6 +129,9 @@ _BY_CODE: dict[str, type[HokusaiError]] = {
     ErrorCode.INVITATION_FOR_ANOTHER_USER: AuthorizationError,
     ErrorCode.LAST_OWNER: ConflictError,
     ErrorCode.ALREADY_MEMBER: ConflictError,
+    # Device sign-in (400): the sign-in was refused or is over, as a wrong keystore password is.
+    ErrorCode.ACCESS_DENIED: AuthenticationError,
+    ErrorCode.EXPIRED_TOKEN: AuthenticationError,
 }
 
 

@@ -114,6 +114,17 @@ class ErrorCode(StrEnum):
     LAST_OWNER = "last_owner"  # 409: the last Owner can neither leave nor be demoted
     ALREADY_MEMBER = "already_member"  # 409: an invitation for someone already in the organization
     INVITATION_FOR_ANOTHER_USER = "invitation_for_another_user"  # 403: another user verified the invited address
+    # Device sign-in (RFC 8628, `hokusai auth login --web`): POST /auth/device/token answers 400 with one of the
+    # first four (as ``error`` and ``code``) until it answers a session; DEVICE_SIGN_IN_WAITS mean "poll again".
+    AUTHORIZATION_PENDING = "authorization_pending"  # nobody has approved or denied the code yet
+    SLOW_DOWN = "slow_down"  # polled sooner than ``interval`` after the last poll; the interval grows by 5 s
+    ACCESS_DENIED = "access_denied"  # the signed-in user denied the request (or was disabled since approving)
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - a code: the device code is unknown, expired or already used
+    INVALID_USER_CODE = "invalid_user_code"  # 400 to approve/deny: no request waits with this user code
+
+
+DEVICE_SIGN_IN_WAITS = frozenset({ErrorCode.AUTHORIZATION_PENDING, ErrorCode.SLOW_DOWN})
+DEVICE_CODE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 
 
 class TokenFailure(StrEnum):

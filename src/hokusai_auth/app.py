@@ -13,6 +13,7 @@ from hokusai_auth.audit.routes import router as audit_router
 from hokusai_auth.clock import Clock
 from hokusai_auth.dashboard import routes as dashboard
 from hokusai_auth.deps import CREDENTIAL_MARKS
+from hokusai_auth.device.routes import build_router as build_device_router
 from hokusai_auth.errors import install_error_handlers
 from hokusai_auth.keys.routes import build_router as build_keys_router
 from hokusai_auth.ops.metrics import Metrics
@@ -107,6 +108,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, freeze_gc: boo
         usage_router,
         build_sign_in_router(settings.trusted_proxies),
         build_sessions_router(settings.trusted_proxies),
+        build_device_router(settings.trusted_proxies),
         signing_router,
         users_router,
         build_registrations_router(settings.trusted_proxies),

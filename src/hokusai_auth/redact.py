@@ -10,16 +10,16 @@ import re
 from hokusai._keys import TAG_ALTERNATION
 
 _KEY_SHAPE = re.compile(rf"hk_({TAG_ALTERNATION})_[0-9A-Za-z]{{3}}[0-9A-Za-z]*")
-# Opaque tokens: refresh (hkr_), email verification (hkv_), organization claim (hkc_) and invitation (hki_). A claim
-# token travels in a URL path (POST /api/v1/claims/{token}), so access-log paths must lose it: whoever reads the log
-# could claim.
-_TOKEN_SHAPE = re.compile(r"(hk[rvci]_)[A-Za-z0-9_\-]{8,}")
+# Opaque tokens: refresh (hkr_), email verification (hkv_), organization claim (hkc_), invitation (hki_) and device
+# sign-in code (hkd_). A claim token travels in a URL path (POST /api/v1/claims/{token}), so access-log paths must
+# lose it: whoever reads the log could claim.
+_TOKEN_SHAPE = re.compile(r"(hk[rvcid]_)[A-Za-z0-9_\-]{8,}")
 _URL_QUERY = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#\"']*)\?[^\s#\"']*")
 
 
 def mask_keys(text: str) -> str:
     """``hk_live_AbC...`` becomes ``hk_live_AbC***``: what the API itself shows of a key; a refresh, verification,
-    claim or invitation token keeps only its prefix (``hkc_***``)."""
+    claim, invitation or device token keeps only its prefix (``hkc_***``)."""
     text = _KEY_SHAPE.sub(lambda m: m.group(0)[: len(m.group(1)) + 7] + "***", text)
     return _TOKEN_SHAPE.sub(r"\1***", text)
 

@@ -27,6 +27,7 @@ from hokusai_auth.dashboard.csrf import CsrfTokens
 from hokusai_auth.dashboard.identity import DashboardIdentity
 from hokusai_auth.dashboard.services import DashboardServices
 from hokusai_auth.db.engine import Database, open_database
+from hokusai_auth.device.service import DeviceAuthorizations
 from hokusai_auth.errors import UNAVAILABLE_ERRORS
 from hokusai_auth.keys.hashing import KeyHasher
 from hokusai_auth.keys.last_used import LastUsedRecorder
@@ -133,6 +134,7 @@ class Runtime(ValidationRuntime):
     organization_usage: OrganizationUsageReport
     organization_administration: OrganizationAdministration
     mail_sender: MailSender
+    device_authorizations: DeviceAuthorizations
     dashboard: DashboardServices
 
     def components(self) -> Components:
@@ -155,6 +157,7 @@ class Runtime(ValidationRuntime):
             self.organization_usage,
             self.organization_administration,
             self.mail_sender,
+            self.device_authorizations,
             self.dashboard,
         )
 
@@ -313,6 +316,15 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             registrations_per_hour=settings.registrations_per_hour,
             status_checks_per_hour=settings.registration_status_per_hour,
         )
+        device_authorizations = DeviceAuthorizations(
+            database=database,
+            clock=clock,
+            sessions=sessions,
+            limiter=validation.limiter,
+            secret_key=settings.require_secret_key(),
+            public_url=settings.public_url,
+            codes_per_hour=settings.device_codes_per_hour,
+        )
         admin_tokens = BearerTokens("admin", _admin_tokens(settings))
         organizations = Organizations(database=database, clock=clock, keys=keys, members_changed=members_changed)
         invitations = Invitations(
@@ -393,6 +405,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             signing_keys=signing_keys,
             token_checker=token_checker,
             mail_sender=mail_sender,
+            device_authorizations=device_authorizations,
             failed_credentials=failed_credentials,
             # Redis is optional: when it is down the service carries on (degraded), so it is not required.
             readiness=ReadinessProbes(

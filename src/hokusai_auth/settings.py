@@ -158,6 +158,13 @@ class Settings(BaseSettings):
         validation_alias=_env("REGISTRATION_STATUS_PER_HOUR"),
         description="registration status checks (and, separately, email verifications) per client address per hour",
     )
+    device_codes_per_hour: int = Field(
+        30,
+        ge=1,
+        le=1_000_000,
+        validation_alias=_env("DEVICE_CODES_PER_HOUR"),
+        description="device sign-in codes (POST /auth/device/code) one client address may ask for per hour",
+    )
     max_keys_per_user: int = Field(
         25, ge=1, le=10_000, validation_alias=_env("MAX_KEYS_PER_USER"), description="active keys a user may own"
     )

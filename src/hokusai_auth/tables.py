@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 # Importing a feature's models is what puts its tables into Base.metadata.
 from hokusai_auth.audit import models as _audit  # noqa: F401
 from hokusai_auth.db.base import Base
+from hokusai_auth.device import models as _device  # noqa: F401
 from hokusai_auth.keys import models as _keys  # noqa: F401
 from hokusai_auth.mail import models as _mail  # noqa: F401
 from hokusai_auth.organizations import models as _organizations  # noqa: F401
