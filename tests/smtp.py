@@ -4,6 +4,7 @@ again on the same port (a mail server that goes away and comes back), and keeps 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -76,6 +77,16 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self.handler.received
+
+    def wait_for(self, to: str, within: float = 20.0) -> EmailMessage:
+        """The first message received for ``to``, waiting for it (blocking: call through asyncio.to_thread)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for mail in self.received:
+                if to in mail.recipients:
+                    return mail.message
+            time.sleep(0.05)
+        raise AssertionError(f"no mail to {to} arrived within {within} s")
 
     def start(self) -> None:
         controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=5, **self._parameters)

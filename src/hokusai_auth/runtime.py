@@ -377,6 +377,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             users=users,
             user_administration=user_administration,
             audit=audit,
+            mail=mail_sender,
         )
         yield Runtime(
             **_fields_of(validation),

@@ -5,9 +5,7 @@ deletion, the organization in a session's token answer, its audit log and its us
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from email.message import EmailMessage
 
 from sqlalchemy import update
 
@@ -169,16 +167,6 @@ async def test_an_admin_cannot_invite_an_owner_and_invitations_are_checked_stric
     refused(await accept(service, org.people["admin"], "nonsense"), 400, "invalid_token")
 
 
-def wait_for_mail(server: SmtpServer, to: str, within: float = 20.0) -> EmailMessage:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for mail in server.received:
-            if to in mail.recipients:
-                return mail.message
-        time.sleep(0.05)
-    raise AssertionError(f"no mail to {to} arrived")
-
-
 async def test_an_invitation_travels_through_a_real_smtp_server(
     make_service: ServiceFactory, database_url: str, smtp_server: SmtpServer
 ) -> None:
@@ -186,7 +174,7 @@ async def test_an_invitation_travels_through_a_real_smtp_server(
     org = await organization(service, roles=("owner",))
     invited = await person(service)
     assert (await invite(service, org.id, org.people["owner"], invited.email, "developer")).status_code == 201
-    message = await asyncio.to_thread(wait_for_mail, smtp_server, invited.email)
+    message = await asyncio.to_thread(smtp_server.wait_for, invited.email)
     text = message.get_body(("plain",))
     assert text is not None
     body = text.get_content()

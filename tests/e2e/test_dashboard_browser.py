@@ -8,7 +8,9 @@ Without Chromium the tests skip with the reason, and fail under CI=true.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from hokusai_auth.app import create_app
 from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.e2e.dashboard_browser import open_dashboard, sign_in_with_wallet
 from tests.servers import serving
+from tests.smtp import SmtpServer
 from tests.wallet import Wallet
 
 if TYPE_CHECKING:
@@ -145,5 +148,69 @@ async def test_the_keys_page_fits_375_px_and_a_key_is_created_with_the_keyboard_
     await page.keyboard.press("Enter")  # submits the form
     key = await page.get_by_label("The new key").input_value()
     assert (await validate(base_url, key))["is_valid"] is True
+    dashboard.assert_clean()
+    await dashboard.context.close()
+
+
+@pytest.fixture
+async def mailing_base_url(tmp_path: Path, sqlite_template: Path, smtp_server: SmtpServer) -> AsyncIterator[str]:
+    database = tmp_path / "hokusai.db"
+    shutil.copy(sqlite_template, database)
+    settings = make_settings(f"sqlite:///{database}", smtp_url=smtp_server.url(), mail_send_interval=0.05)
+    async with serving(create_app(settings)) as url:
+        yield url
+
+
+async def test_an_owner_invites_by_mail_and_the_invitee_accepts_from_the_link(
+    browser: Browser, mailing_base_url: str, smtp_server: SmtpServer
+) -> None:
+    owner = await open_dashboard(browser, mailing_base_url, Wallet())
+    await sign_in_with_wallet(owner)
+    page = owner.page
+    await page.get_by_role("link", name="Organizations").click()
+    assert await page.get_by_text("You are in no organization yet").is_visible()
+    await page.get_by_label("Name").fill("Acme ML")
+    await page.get_by_role("button", name="Create organization").click()
+    await page.get_by_role("heading", name="Acme ML").wait_for()
+    await page.get_by_label("Email address").fill("dana@acme.example")
+    await page.get_by_role("button", name="Send invitation").click()
+    await page.get_by_text("The invitation was mailed.").wait_for()
+
+    message = await asyncio.to_thread(smtp_server.wait_for, "dana@acme.example")
+    text = message.get_body(("plain",))
+    assert text is not None
+    link = re.search(r"http://\S+/invitations/accept\?token=\S+", text.get_content())
+    assert link is not None
+    accept_path = link.group(0).split("8000", 1)[1]  # PUBLIC_URL is the default; the path is what matters
+
+    invitee = await open_dashboard(browser, mailing_base_url, Wallet())
+    await invitee.page.goto(accept_path)
+    await invitee.page.get_by_role("button", name="Sign in with wallet").click()
+    await invitee.page.get_by_role("button", name="Accept the invitation").click()
+    await invitee.page.get_by_text("Welcome: you are a member now.").wait_for()
+    assert await invitee.page.get_by_role("heading", name="Acme ML").is_visible()
+    await page.reload()
+    assert await page.get_by_role("cell", name="developer").count() == 1  # the owner sees the new Developer
+    owner.assert_clean()
+    invitee.assert_clean()
+    await owner.context.close()
+    await invitee.context.close()
+
+
+async def test_an_operator_approves_a_registration_in_the_queue(browser: Browser, base_url: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        registered = await client.post("/register", json={"organization_name": "Beta Labs", "contact_name": "Bo",
+                                       "contact_email": "bo@beta.example", "use_case": "Ranking"})  # fmt: skip
+        assert registered.status_code == 201, registered.text
+    dashboard = await open_dashboard(browser, base_url)
+    page = dashboard.page
+    await page.goto("/dashboard/sign-in")
+    await page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+    await page.get_by_role("button", name="Sign in as operator").click()
+    await page.get_by_role("link", name="Registrations").click()
+    assert await page.get_by_text("No registrations with this status.").is_visible()  # unverified: not yet queued
+    await page.get_by_label("Status").select_option("pending_email_verification")
+    await page.get_by_role("button", name="Show").click()
+    assert await page.get_by_role("heading", name="Beta Labs").is_visible()
     dashboard.assert_clean()
     await dashboard.context.close()

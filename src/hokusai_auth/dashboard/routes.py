@@ -9,7 +9,14 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hokusai_auth.dashboard import pages_keys, pages_sign_in
+from hokusai_auth.dashboard import (
+    pages_audit,
+    pages_keys,
+    pages_operators,
+    pages_organizations,
+    pages_public,
+    pages_sign_in,
+)
 from hokusai_auth.dashboard.visit import CsrfRefused, NotForThisViewer, SignInNeeded, sign_in_path, visit
 
 STATIC = {
@@ -30,7 +37,15 @@ async def static_file(name: str) -> Response:
     return Response(content, media_type=media_type, headers={"Cache-Control": _CACHE})
 
 
-ROUTERS = (assets, pages_sign_in.router, pages_keys.router)
+ROUTERS = (
+    assets,
+    pages_sign_in.router,
+    pages_keys.router,
+    pages_organizations.router,
+    pages_audit.router,
+    pages_operators.router,
+    pages_public.router,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from hokusai_auth.audit.service import AuditService
 from hokusai_auth.dashboard.csrf import CsrfTokens
 from hokusai_auth.dashboard.identity import DashboardIdentity
 from hokusai_auth.keys.service import KeyService
+from hokusai_auth.mail.sender import MailSender
 from hokusai_auth.organizations.invitations import Invitations
 from hokusai_auth.organizations.keys import OrganizationKeys
 from hokusai_auth.organizations.service import Organizations
@@ -37,3 +38,4 @@ class DashboardServices:
     users: UserService
     user_administration: UserAdministration
     audit: AuditService
+    mail: MailSender

@@ -241,6 +241,11 @@ class MailSender:
         await self.refresh_counts()
         return changed
 
+    async def waiting(self, limit: int = 200) -> list[queue.Listed]:
+        """Pending and failed messages, oldest first, without their bodies (the operators' view)."""
+        async with self._db.reader() as session:
+            return await queue.listing(session, limit=limit)
+
     async def refresh_counts(self) -> queue.Counts:
         async with self._db.reader() as session:
             self._counts = await queue.counts(session)

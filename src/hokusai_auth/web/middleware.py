@@ -57,13 +57,13 @@ DOCS_CSP = (
     b"connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
-# The dashboard's pages (dashboard/): scripts and styles from this service only, no inline script or style (its
-# charts are SVG styled by class), forms that post back to it only.
+# The dashboard's pages (dashboard/, and the public pages mailed links open): scripts and styles from this
+# service only, no inline script or style (its charts are SVG styled by class), forms that post back to it only.
 DASHBOARD_CSP = (
     b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-DASHBOARD_PATHS = ("/dashboard",)
+DASHBOARD_PATHS = ("/dashboard", "/register", "/registration/verify", "/claim", "/invitations/accept")
 _CSP_BY_KIND = {"api": STRICT_CSP, "docs": DOCS_CSP, "dashboard": DASHBOARD_CSP}
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 # What the envelope adds to an answer of ours, by (kind of page, over TLS?): built once, not per request.
