@@ -378,6 +378,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             user_administration=user_administration,
             audit=audit,
             mail=mail_sender,
+            devices=device_authorizations,
         )
         yield Runtime(
             **_fields_of(validation),

@@ -148,3 +148,28 @@ async def test_an_invitation_is_accepted_from_its_mailed_link(service: Service, 
     assert "Send invitation" not in page.text  # and does not invite
     members = (await service.client.get(f"{ORGS}/{org_id}/members", headers=owner.headers)).json()
     assert {member["role"] for member in members} == {"owner", "developer"}
+
+
+async def test_a_terminals_sign_in_is_approved_on_the_device_page(service: Service, browser: Browser) -> None:
+    code = (await service.client.post("/auth/device/code", json={"client_name": "hokusai CLI"})).json()
+    assert code["verification_uri_complete"].endswith(f"/dashboard/device?user_code={code['user_code']}")
+    pending = await service.client.post("/auth/device/token", json={"device_code": code["device_code"]})
+    assert pending.json()["code"] == "authorization_pending"
+
+    assert (await browser.get("/dashboard/device", user_code=code["user_code"])).status_code == 303  # sign in first
+    wallet = Wallet()
+    await browser.sign_in_with_wallet(wallet)
+    page = await browser.get("/dashboard/device", user_code=code["user_code"].lower().replace("-", ""))
+    assert code["user_code"] in page.text
+    assert "hokusai CLI" in page.text
+    approved = await browser.post("/dashboard/device", user_code=code["user_code"], decision="approve")
+    assert "Your terminal is signed in now" in approved.text
+    assert service.clock is not None
+    service.clock.advance(6)  # the poll interval
+    session = await service.client.post("/auth/device/token", json={"device_code": code["device_code"]})
+    assert session.status_code == 200, session.text
+    assert session.json()["wallet_address"] == wallet.address
+    again = await browser.post("/dashboard/device", user_code=code["user_code"], decision="approve")
+    assert again.status_code == 400
+    unknown = await browser.get("/dashboard/device", user_code="BCDF-GHJK")
+    assert "No sign-in waits with this code" in unknown.text

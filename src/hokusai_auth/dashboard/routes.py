@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from hokusai_auth.dashboard import (
     pages_audit,
+    pages_device,
     pages_keys,
     pages_operators,
     pages_organizations,
@@ -45,6 +46,7 @@ ROUTERS = (
     pages_audit.router,
     pages_operators.router,
     pages_public.router,
+    pages_device.router,
 )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from hokusai_auth.audit.service import AuditService
 from hokusai_auth.dashboard.csrf import CsrfTokens
 from hokusai_auth.dashboard.identity import DashboardIdentity
+from hokusai_auth.device.service import DeviceAuthorizations
 from hokusai_auth.keys.service import KeyService
 from hokusai_auth.mail.sender import MailSender
 from hokusai_auth.organizations.invitations import Invitations
@@ -39,3 +40,4 @@ class DashboardServices:
     user_administration: UserAdministration
     audit: AuditService
     mail: MailSender
+    devices: DeviceAuthorizations
