@@ -25,6 +25,8 @@ from hokusai._models import (
     ClaimedOrganization,
     CreatedKey,
     CreatedOrganizationKey,
+    DeviceSignIn,
+    DeviceSignInPending,
     Invitation,
     Organization,
     OrganizationMember,
@@ -45,7 +47,13 @@ from hokusai._models import (
     decode,
 )
 from hokusai._transport import CURRENT_SESSION, Answer, Call, path
-from hokusai._vocabulary import Failure, RegistrationStatus, TokenFailure
+from hokusai._vocabulary import (
+    DEVICE_CODE_GRANT_TYPE,
+    DEVICE_SIGN_IN_WAITS,
+    Failure,
+    RegistrationStatus,
+    TokenFailure,
+)
 
 T = TypeVar("T")
 KEYS = "/api/v1/keys"
@@ -239,6 +247,35 @@ def _session(answer: Answer) -> Session:
     if isinstance(exp, int | float) and math.isfinite(exp) and 0 < exp < 1e11:
         expires_at = min(expires_at, datetime.fromtimestamp(exp, UTC))
     return dataclasses.replace(session, expires_at=expires_at)
+
+
+def start_device_sign_in(client_name: str | None = None) -> Call[DeviceSignIn]:
+    """Start a device sign-in (RFC 8628; public): a user code and a URL to show the person, who approves it in a
+    browser where they are signed in to the dashboard, and a device code to poll with (``poll_device_sign_in``).
+    ``client_name`` (one line, up to 100 characters) is shown on the approval page. Codes live 10 minutes."""
+    # Not repeated after it may have reached the service: each try would make another code (and spend allowance).
+    return Call("POST", "/auth/device/code", _one(DeviceSignIn), json=_body(client_name=client_name),
+                credential="none", idempotent=False)  # fmt: skip
+
+
+def poll_device_sign_in(device_code: str) -> Call[Session | DeviceSignInPending]:
+    """Ask once whether the device sign-in was approved (public). Approved: the new ``Session`` (handed out once),
+    which the client then uses. Not yet: a ``DeviceSignInPending`` saying how long to wait. Denied, expired, unknown
+    or already used: ``AuthenticationError`` (code ``access_denied`` or ``expired_token``)."""
+    body = {"device_code": device_code.strip(), "grant_type": DEVICE_CODE_GRANT_TYPE}
+    # Not repeated after it may have reached the service: the first try may have taken the one session.
+    return Call("POST", "/auth/device/token", _device_poll, json=body, credential="none", idempotent=False,
+                answers=frozenset({400}), adopts_session=True)  # fmt: skip
+
+
+def _device_poll(answer: Answer) -> Session | DeviceSignInPending:
+    if answer.status == 200:
+        return _session(answer)
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if body.get("code") in DEVICE_SIGN_IN_WAITS:
+        return decode(DeviceSignInPending, body)
+    raise error_for(answer.status, body or {"detail": f"HTTP {answer.status}"},
+                    request_id=answer.headers.get("x-request-id"))  # fmt: skip
 
 
 def logout() -> Call[str]:

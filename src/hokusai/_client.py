@@ -11,11 +11,11 @@ an endpoint is written twice.
         print(created.api_key)                # shown once
         assert client.validate_key(created.api_key, service_id="platform").is_valid
 
-Signed in (``siwe_verify``, ``hokusai.sign_in_with_keystore``, ``session=...``, or a profile written by
-``hokusai auth login --wallet``), a client sends the session's access token to the session and organization
-endpoints and, when it has no admin token, to the key endpoints (which then act on the user's own keys). An expired
-access token is refreshed once and the call repeated; each new pair goes to ``on_session`` (or back to the profile it
-came from).
+Signed in (``siwe_verify``, ``poll_device_sign_in``, ``hokusai.sign_in_with_keystore``, ``session=...``, or a
+profile written by ``hokusai auth login --wallet`` or ``--web``), a client sends the session's access token to the
+session and organization endpoints and, when it has no admin token, to the key endpoints (which then act on the
+user's own keys). An expired access token is refreshed once and the call repeated; each new pair goes to
+``on_session`` (or back to the profile it came from).
 See ``hokusai._session`` for why a refresh token is never spent twice.
 """
 
@@ -148,6 +148,8 @@ class AuthClient(_ClientBase):
 
     siwe_challenge = _sync(api.siwe_challenge)
     siwe_verify = _sync(api.siwe_verify)
+    start_device_sign_in = _sync(api.start_device_sign_in)
+    poll_device_sign_in = _sync(api.poll_device_sign_in)
     refresh_session = _sync(api.refresh_session)
     logout = _sync(api.logout)
     me = _sync(api.me)
@@ -256,6 +258,8 @@ class AsyncAuthClient(_ClientBase):
 
     siwe_challenge = _async(api.siwe_challenge)
     siwe_verify = _async(api.siwe_verify)
+    start_device_sign_in = _async(api.start_device_sign_in)
+    poll_device_sign_in = _async(api.poll_device_sign_in)
     refresh_session = _async(api.refresh_session)
     logout = _async(api.logout)
     me = _async(api.me)

@@ -193,6 +193,30 @@ class SiweChallenge:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceSignIn:
+    """A device sign-in started (RFC 8628): show ``user_code`` and ``verification_uri_complete`` to the person, then
+    poll with ``device_code`` (the secret; not in ``repr``) every ``interval`` seconds until ``expires_in`` runs out.
+    """
+
+    device_code: str = field(repr=False)
+    user_code: str  # XXXX-XXXX
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSignInPending:
+    """A poll before the sign-in was approved: ``code`` is ``authorization_pending``, or ``slow_down`` (polled too
+    soon). Wait ``interval`` seconds (it grows after a ``slow_down``) and poll again."""
+
+    code: str
+    interval: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     """A signed-in session: a short-lived access token and the refresh token that renews it.
 

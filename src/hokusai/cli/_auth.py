@@ -410,6 +410,13 @@ def login(
             "pip install 'hokusai-ml-platform[wallet]'",
         ),
     ] = None,
+    web: Annotated[
+        bool,
+        typer.Option("--web", help="sign in with the browser: approve a one-time code on the Hokusai dashboard"),
+    ] = False,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="with --web, open the URL in a browser")
+    ] = True,
     api_endpoint: Annotated[
         str | None,
         typer.Option(
@@ -421,21 +428,29 @@ def login(
     verify: Annotated[bool, typer.Option(help="check the credential with the service before saving")] = True,
     profile: ProfileOpt = None,
 ) -> None:
-    """Save the service URL and a credential in ~/.hokusai/config (mode 0600), or sign in with a wallet.
+    """Save the service URL and a credential in ~/.hokusai/config (mode 0600), or sign in with a wallet or the browser.
 
-    With --wallet the session (a refresh token, and an access token that it renews) is saved instead; later
-    commands refresh it silently and store each new pair. Refresh tokens are single-use: commands on this machine
-    take turns, but a copy of the config file used elsewhere ends the session at its first refresh.
+    --web shows a one-time code and a URL: open it where you are signed in to the Hokusai dashboard and approve
+    the code; this command waits for that (10 minutes at most). With --wallet or --web the session (a refresh
+    token, and an access token that it renews) is saved instead of a credential; later commands refresh it
+    silently and store each new pair. Refresh tokens are single-use: commands on this machine take turns, but a
+    copy of the config file used elsewhere ends the session at its first refresh.
 
     \b
     Examples:
       hokusai auth login --url https://auth.hokus.ai --admin-token
       echo "$KEY" | hokusai auth login --url https://auth.hokus.ai --api-key --api-endpoint https://gw.example.com
       hokusai auth login --url https://auth.hokus.ai --wallet ~/.ethereum/keystore/UTC--2024...json
+      hokusai auth login --url https://auth.hokus.ai --web
     """
-    from hokusai.cli._login import run_login, run_wallet_login
+    from hokusai.cli._login import run_login, run_wallet_login, run_web_login
 
     with reported():
+        if web:
+            if admin_token or api_key or wallet is not None:
+                raise fail("choose one of --web, --wallet, --admin-token and --api-key", 2)
+            run_web_login(url=url, profile=profile, api_endpoint=api_endpoint, open_browser=browser)
+            return
         if wallet is not None:
             if admin_token or api_key:
                 raise fail("choose one of --wallet, --admin-token and --api-key", 2)

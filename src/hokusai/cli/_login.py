@@ -2,7 +2,10 @@
 
 ``login --wallet KEYSTORE`` signs in with an Ethereum keystore file instead (the ``[wallet]`` extra) and keeps the
 session: the refresh token, the access token and its expiry, the user and wallet, and the service that issued
-it. ``logout`` ends such a session at the service before removing it.
+it. ``login --web`` gets such a session with the browser instead (RFC 8628, like ``gh auth login --web``): it shows
+a one-time code and a URL, the user approves the code on the dashboard where they are signed in, and the polling
+command receives a session of its own, kept the same way. ``logout`` ends such a session at the service before
+removing it.
 
 The secret is never taken as a command-line value (shell history, ``ps``): it is asked for without echo, or read
 from stdin when that is not a terminal (``echo "$TOKEN" | hokusai auth login --admin-token``). It is checked
@@ -12,7 +15,11 @@ with the service before it is saved, so a typo is caught now rather than at the 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import sys
+import time
+import webbrowser
 from dataclasses import replace
 
 import typer
@@ -29,8 +36,16 @@ from hokusai._config import (
     stored_session,
     write_profile,
 )
-from hokusai._errors import AuthenticationError, ConfigurationError, HokusaiError, error_for
+from hokusai._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    HokusaiError,
+    ServiceUnavailableError,
+    error_for,
+)
 from hokusai._keys import check_format
+from hokusai._models import DeviceSignIn, Session
+from hokusai._vocabulary import ErrorCode
 from hokusai.cli import _output as output
 from hokusai.cli._failures import fail
 
@@ -117,16 +132,20 @@ def _read_password(keystore: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _service_url(url: str | None, current: Config) -> str:
+    service_url = current.auth_service_url
+    if url is None and _interactive():
+        service_url = typer.prompt("Auth service URL", default=service_url)
+    return normalize_url(service_url)
+
+
 def run_wallet_login(*, url: str | None, keystore: str, profile: str | None, api_endpoint: str | None) -> None:
     """Sign in with a keystore file and keep the session in the profile."""
     from hokusai._wallet import read_keystore, require_eth_account, sign_in_with_wallet, unlock_keystore
 
     require_eth_account()  # before asking for anything
     current = resolve(profile, profile_must_exist=False, auth_service_url=url)
-    service_url = current.auth_service_url
-    if url is None and _interactive():
-        service_url = typer.prompt("Auth service URL", default=service_url)
-    service_url = normalize_url(service_url)
+    service_url = _service_url(url, current)
     endpoint = normalize_url(api_endpoint) if api_endpoint else None
     try:
         keystore_json = read_keystore(keystore)
@@ -134,20 +153,109 @@ def run_wallet_login(*, url: str | None, keystore: str, profile: str | None, api
         raise fail(error.message, 2) from None
     wallet = unlock_keystore(keystore_json, _read_password(keystore), name=keystore)
     config = resolve(profile, profile_must_exist=False, auth_service_url=service_url)
-    previous = config.session
     with AuthClient(config=replace(config, session=None)) as client:
         session = sign_in_with_wallet(client, wallet)
+    _keep_session(config, session, endpoint)
+
+
+def _keep_session(config: Config, session: Session, endpoint: str | None) -> None:
+    """Store a new session in the profile (ending the one it replaces) and say who is signed in."""
+    previous, service_url = config.session, config.auth_service_url
     if previous is not None:
         # The session this one replaces would otherwise stay open, unused, until it expires.
         with contextlib.suppress(HokusaiError), AuthClient(config=config, session=previous) as old:
             old.logout()
     values = {"auth_service_url": service_url, **session_settings(session, service_url)}
-    path = write_profile(current.profile, values | ({"api_endpoint": endpoint} if endpoint else {}))
-    where = f" (profile {current.profile})" if current.profile != DEFAULT_PROFILE else ""
+    path = write_profile(config.profile, values | ({"api_endpoint": endpoint} if endpoint else {}))
+    where = f" (profile {config.profile})" if config.profile != DEFAULT_PROFILE else ""
     new = ", a new user" if session.is_new_user else ""
-    output.stdout().print(f"Signed in as {session.wallet_address} (user {session.user_id}{new}) at {service_url}; "
-                          f"the session is saved in {path}{where}.", markup=False)  # fmt: skip
+    who = f"{session.wallet_address} (user {session.user_id}{new})" if session.wallet_address else (
+        f"user {session.user_id}")  # fmt: skip
+    output.stdout().print(f"Signed in as {who} at {service_url}; the session is saved in {path}{where}.",
+                          markup=False)  # fmt: skip
     output.note("It renews itself as you use it; `hokusai auth logout` ends it.")
+
+
+# ----------------------------------------------------------------------------------------------- login --web
+
+
+def run_web_login(*, url: str | None, profile: str | None, api_endpoint: str | None, open_browser: bool) -> None:
+    """Sign in with the browser (RFC 8628 device sign-in) and keep the session in the profile."""
+    current = resolve(profile, profile_must_exist=False, auth_service_url=url)
+    service_url = _service_url(url, current)
+    endpoint = normalize_url(api_endpoint) if api_endpoint else None
+    config = resolve(profile, profile_must_exist=False, auth_service_url=service_url)
+    with AuthClient(config=replace(config, session=None)) as client:
+        started = client.start_device_sign_in(client_name=_client_name())
+        _show_code(started, open_browser)
+        try:
+            session = _wait_for_approval(client, started)
+        except KeyboardInterrupt:
+            output.note("Cancelled: not signed in; nothing saved (the code expires unused).")
+            raise typer.Exit(130) from None
+    _keep_session(config, session, endpoint)
+
+
+def _client_name() -> str:
+    """What the approval page shows as the requester: this command and the machine it runs on."""
+    host = "".join(character for character in socket.gethostname() if character.isprintable()).strip()
+    return f"hokusai CLI on {host}"[:100] if host else "hokusai CLI"
+
+
+def _show_code(started: DeviceSignIn, open_browser: bool) -> None:
+    err = output.stderr()
+    err.print(f"! First copy your one-time code: {started.user_code}", markup=False)
+    err.print("Open this URL in a browser where you are signed in to the Hokusai dashboard: "
+              f"{started.verification_uri_complete}", markup=False, soft_wrap=True)  # fmt: skip
+    if open_browser and _can_open_a_browser():
+        with contextlib.suppress(Exception):  # no browser is not an error: the URL is shown above
+            webbrowser.open(started.verification_uri_complete)
+
+
+def _can_open_a_browser() -> bool:
+    """Whether ``webbrowser.open`` would open a window. Without a display (ssh, a container) it would start a text
+    browser such as lynx in this terminal instead, and hold the command until it is closed: the URL is enough."""
+    if sys.platform in ("darwin", "win32") or os.environ.get("BROWSER"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _wait_for_approval(client: AuthClient, started: DeviceSignIn) -> Session:
+    """Poll every ``interval`` seconds (longer after a ``slow_down``) until the code is approved, denied or
+    expired. A service that cannot be reached for a while is waited for, as long as the code lives."""
+    deadline = time.monotonic() + started.expires_in
+    interval = started.interval
+    waiting = "Waiting for the code to be approved in the browser (Ctrl-C to stop)"
+    err = output.stderr()
+    if not err.is_terminal:
+        output.note(waiting + "...")
+    with err.status(waiting, spinner="dots") if err.is_terminal else contextlib.nullcontext() as status:
+        while True:
+            time.sleep(interval)
+            if status is not None:
+                left = max(0, int(deadline - time.monotonic()))
+                status.update(f"{waiting}; the code expires in {left // 60}:{left % 60:02d}")
+            try:
+                result = client.poll_device_sign_in(started.device_code)
+            except AuthenticationError as error:
+                raise fail(_refusal(error), 4) from None
+            except ServiceUnavailableError as error:
+                if time.monotonic() >= deadline:
+                    raise
+                output.warn(f"{error.message}; still waiting")
+                continue
+            if isinstance(result, Session):
+                return result
+            interval = max(interval, result.interval)
+            if time.monotonic() >= deadline:
+                raise fail(_refusal(None), 4)
+
+
+def _refusal(error: AuthenticationError | None) -> str:
+    if error is not None and error.code == ErrorCode.ACCESS_DENIED:
+        return f"not signed in: {error.message[:1].lower()}{error.message[1:]}; nothing saved"
+    return ("not signed in: the code expired before it was approved (codes live 10 minutes); nothing saved; "
+            "run `hokusai auth login --web` again")  # fmt: skip
 
 
 def _end_session(config: Config, stored: dict[str, str]) -> None:
