@@ -1,7 +1,7 @@
 """``hokusai auth login --web``: the installed command, run as a process against a real service, shows a one-time
 code; the test, as the person at the browser, approves or denies it with another session of theirs while the
 command polls. Approved, the command keeps a session of its own where ``--wallet`` keeps one, and later commands
-use it."""
+use it. Also the SDK's two calls, and the Python example of docs/identity.md run as written."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,11 +22,14 @@ import httpx
 import pytest
 
 from hokusai._config import read_profiles
+from tests.docs_blocks import blocks
 from tests.sdk.conftest import HOKUSAI_VARIABLES, LiveService
 from tests.sdk.test_cli_commands import Cli, failed
 from tests.wallet import Wallet, bearer
 
 HOKUSAI = str(Path(sys.executable).with_name("hokusai"))
+IDENTITY_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
+DOCUMENTED_URL = "https://auth.hokus.ai"
 CODE_LINE = re.compile(r"^! First copy your one-time code: ([A-Z]{4}-[A-Z]{4})$")
 URL_LINE = re.compile(r"^Open this URL in a browser where you are signed in to the Hokusai dashboard: (\S+)$")
 WAIT_S = 30  # a poll every 5 s: the command has its answer well within this
@@ -41,19 +44,22 @@ def wallet_sign_in(url: str, wallet: Wallet) -> dict[str, Any]:
     return session
 
 
-class Login:
-    """``hokusai auth login --web`` running; its stderr read line by line as it comes."""
+class Running:
+    """A command running, its output read as it comes: the lines of one stream (stderr unless ``watch="stdout"``)
+    waited for with ``expect``, the other's collected."""
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], *, watch: str = "stderr") -> None:
         self.process = process
         self.lines: queue.Queue[str] = queue.Queue()
         self.stderr: list[str] = []
         self.stdout: list[str] = []
         assert process.stderr is not None
         assert process.stdout is not None
+        watched, other = (process.stderr, process.stdout) if watch == "stderr" else (process.stdout, process.stderr)
+        self.seen, collected = (self.stderr, self.stdout) if watch == "stderr" else (self.stdout, self.stderr)
         self.readers = [
-            threading.Thread(target=self._read, args=(process.stderr, self.lines.put), daemon=True),
-            threading.Thread(target=self._read, args=(process.stdout, self.stdout.append), daemon=True),
+            threading.Thread(target=self._read, args=(watched, self.lines.put), daemon=True),
+            threading.Thread(target=self._read, args=(other, collected.append), daemon=True),
         ]
         for reader in self.readers:
             reader.start()
@@ -64,40 +70,48 @@ class Login:
             put(line.rstrip("\n"))
 
     def expect(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        """The first line of the watched stream from here on that matches ``pattern``."""
         while True:
             try:
                 line = self.lines.get(timeout=WAIT_S)
             except queue.Empty:
-                raise AssertionError(f"never showed {pattern.pattern!r}; showed: {self.stderr}") from None
-            self.stderr.append(line)
+                raise AssertionError(f"never showed {pattern.pattern!r}; showed: {self.seen}") from None
+            self.seen.append(line)
             found = pattern.match(line)
             if found is not None:
                 return found
 
     def finish(self) -> tuple[int, str, str]:
-        """Exit code, stdout, and all of stderr."""
+        """Exit code, all of stdout, all of stderr."""
         code = self.process.wait(timeout=WAIT_S)
         for reader in self.readers:
             reader.join(timeout=WAIT_S)
         while not self.lines.empty():
-            self.stderr.append(self.lines.get())
+            self.seen.append(self.lines.get())
         return code, "\n".join(self.stdout), "\n".join(self.stderr)
 
 
-@contextmanager
-def login_web(service: LiveService, home: Path, *extra: str, **env: str) -> Iterator[Login]:
-    clean = {k: v for k, v in os.environ.items() if k not in HOKUSAI_VARIABLES}
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in HOKUSAI_VARIABLES}
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):  # no window may open from a test
-        clean.pop(name, None)
-    command = [HOKUSAI, "auth", "login", "--url", service.url, "--web", *extra]
-    process = subprocess.Popen(command, env={**clean, "HOME": str(home), **env}, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        env.pop(name, None)
+    return {**env, "HOME": str(home)}
+
+
+@contextmanager
+def running(command: list[str], home: Path, *, watch: str = "stderr") -> Iterator[Running]:
+    process = subprocess.Popen(command, env=clean_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        yield Login(process)
+        yield Running(process, watch=watch)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def login_web(service: LiveService, home: Path, *extra: str) -> AbstractContextManager[Running]:
+    return running([HOKUSAI, "auth", "login", "--url", service.url, "--web", *extra], home)
 
 
 @pytest.fixture
@@ -215,3 +229,20 @@ def test_the_sdk_starts_and_polls_a_device_sign_in(cli: Cli) -> None:
         with pytest.raises(AuthenticationError) as raised:
             client.poll_device_sign_in(other.device_code)
         assert raised.value.code == "expired_token"
+
+
+def test_the_identity_guides_python_example_runs_as_written(session_service: LiveService, tmp_path: Path) -> None:
+    (example,) = (
+        block.text for block in blocks(IDENTITY_GUIDE, "py", heading="Signing in from the CLI with the browser")
+    )
+    script = tmp_path / "device_sign_in.py"
+    script.write_text(example.replace(DOCUMENTED_URL, session_service.url))
+    with running([sys.executable, "-u", str(script)], tmp_path, watch="stdout") as example_run:
+        user_code = example_run.expect(re.compile(r"^Approve ([A-Z]{4}-[A-Z]{4}) at http")).group(1)
+        browser = wallet_sign_in(session_service.url, Wallet())
+        approved = httpx.post(f"{session_service.url}/auth/device/approve", json={"user_code": user_code},
+                              headers=bearer(browser["access_token"]))  # fmt: skip
+        assert approved.status_code == 200, approved.text
+        code, stdout, stderr = example_run.finish()
+    assert code == 0, stderr
+    assert stdout.splitlines()[-1] == f"signed in as user {browser['user_id']}"
