@@ -48,7 +48,10 @@ def _describe_database(url: str) -> str:
 def _banner(settings: Settings, first: bootstrap.FirstStart | None, host: str, port: int) -> str:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for display
     base = f"http://{shown_host}:{port}"
-    lines = [f"Hokusai Auth on {base} ({_describe_database(settings.require_database_url())})"]
+    lines = [
+        f"Hokusai Auth on {base} ({_describe_database(settings.require_database_url())})",
+        f"Dashboard: {base}/dashboard · API docs: {base}/docs",
+    ]
     if first is not None:
         token = first.admin_token
         body = f'{{"name": "my first key", "service_id": "{Service.PLATFORM}"}}'
@@ -63,6 +66,8 @@ def _banner(settings: Settings, first: bootstrap.FirstStart | None, host: str, p
             "",
             f"    curl -s -X POST {base}/api/v1/keys -H {shlex.quote('Authorization: Bearer ' + token)} \\",
             f"      -H 'Content-Type: application/json' -d {shlex.quote(body)}",
+            "",
+            f"Or open the dashboard, {base}/dashboard, and sign in with that token (or a browser wallet).",
             "",
         ]
     elif settings.data_dir is not None and not settings.production:

@@ -63,7 +63,9 @@ class TextFormatter(logging.Formatter):
             f" {name}={redact(value) if isinstance(value, str) else value}" for name, value in _extras(record).items()
         )
         line = f"{clock(record.created)} {record.levelname:<5} {short_name(record.name)}: "
-        line += redact(record.getMessage()) + fields
+        # One record, one line: a message that spans lines (a migration's description, say) is joined, so every
+        # line a reader (or grep) sees starts with the time and the level. Tracebacks alone keep their lines.
+        line += " ".join(redact(record.getMessage()).split("\n")) + fields
         if record.exc_info:
             line += "\n" + redact(self.formatException(record.exc_info))
         return line

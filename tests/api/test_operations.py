@@ -156,14 +156,27 @@ async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is
         "/registration/verify-email": {"token": "hkv_" + "a" * 43},
         "/registration/status": {"email": "ops@acme.example"},
         "/api/v1/admin/registrations/{registration_id}": {"status": "approved"},
+        "/api/v1/organizations": {"name": "Acme"},
+        "/api/v1/organizations/{org_id}": {"name": "Acme ML"},
+        "/api/v1/organizations/{org_id}/members/{user_id}": {"role": "viewer"},
+        "/api/v1/organizations/{org_id}/invitations": {"email": "dev@acme.example", "role": "developer"},
+        "/api/v1/invitations/accept": {"token": "hki_" + "a" * 43},
+        "/api/v1/organizations/{org_id}/api-keys": {"name": "n", "service_id": "platform"},
+        "/api/v1/admin/organizations/{org_id}": {"billing_plan": "pro"},
+        "/auth/device/code": {"client_name": "hokusai CLI"},
+        "/auth/device/token": {"device_code": "hkd_" + "a" * 43},
+        "/auth/device/approve": {"user_code": "BCDF-GHJK"},
+        "/auth/device/deny": {"user_code": "BCDF-GHJK"},
     }
+    as_user_prefixes = ("/auth/", "/api/v1/claims/", "/api/v1/organizations", "/api/v1/invitations/")
     no_database = {"/health", "/metrics", "/openapi.json"}
     for template, operations in svc.app.openapi()["paths"].items():
         for method in operations:
             path = template.replace("{key_id}", key_id).replace("{user_id}", key_id).replace("{session_id}", key_id)
             path = path.replace("{registration_id}", key_id).replace("{token}", "hkc_" + "a" * 43)
+            path = path.replace("{org_id}", key_id).replace("{invitation_id}", key_id)
             body = bodies.get(template) if method in ("post", "patch") else None
-            headers = as_user if template.startswith(("/auth/", "/api/v1/claims/")) else svc.admin
+            headers = as_user if template.startswith(as_user_prefixes) else svc.admin
             response = await svc.client.request(method, path, json=body, headers=headers)
             if template in no_database:
                 assert response.status_code == 200, (method, path)

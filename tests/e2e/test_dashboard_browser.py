@@ -86,6 +86,8 @@ async def test_a_wallet_user_creates_copies_uses_rotates_and_revokes_a_key(brows
     assert len(heights) == 30
     assert heights[-1] > 0  # today's bar: 21 predictions
     assert "21 in 30 days" in (await page.locator("svg.chart.predictions desc").text_content() or "")
+    # README's picture of the dashboard (docs/images/dashboard-key.png is a copy of this one).
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-key.png"), full_page=True)
 
     await page.get_by_role("button", name="Rotate key").click()
     rotated = await page.get_by_label("The new key").input_value()

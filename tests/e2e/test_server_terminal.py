@@ -42,7 +42,9 @@ def test_on_a_terminal_logs_read_as_lines_and_the_banner_comes_last(tmp_path: Pa
     log_lines = [line for line in before_banner.splitlines() if line.strip()]
     assert any("Uvicorn running on" in line or "Application startup complete" in line for line in log_lines)
     assert log_lines, shown
-    for line in log_lines[:-1]:  # the last may be "Hokusai Auth on ..." (the banner's first line)
+    assert log_lines[-2].startswith("Hokusai Auth on ")  # the banner's first two lines
+    assert log_lines[-1].startswith("Dashboard: http://127.0.0.1:")
+    for line in log_lines[:-2]:
         assert TEXT_LINE.match(line), f"not a readable log line: {line!r}"
         assert not line.lstrip().startswith("{")
     banner = banner_and_after.split("GET /health", 1)[0]

@@ -32,7 +32,7 @@ async def audit_page(
         try:
             member = await member_of(visit, organization)
         except ServiceError:
-            return visit.page("not_found.html", status=404, what=ORGANIZATION_NOT_FOUND)
+            return visit.page("missing.html", status=404, what=ORGANIZATION_NOT_FOUND)
         if not member.role.at_least(Role.ADMIN):
             return visit.page("message.html", status=403, heading="Not available", back="/dashboard/organizations",
                               text="An organization's audit log is for its Admins and Owners.")  # fmt: skip

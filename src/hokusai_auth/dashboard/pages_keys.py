@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from hokusai._vocabulary import Environment, Plan, describe_services
+from hokusai._vocabulary import Environment, Plan, Service, describe_services
 from hokusai_auth.dashboard.charts import Day, bar_chart
 from hokusai_auth.dashboard.forms import FormError, model, optional_int, word_list
 from hokusai_auth.dashboard.visit import Visit, Visiting
@@ -25,8 +25,8 @@ from hokusai_auth.keys.service import KEY_NOT_FOUND, parse_key_id
 
 router = APIRouter(include_in_schema=False)
 CHART_DAYS = 30
-SERVICES = ("platform", "prediction")
-DONE = {"revoked": "The key was revoked: it no longer validates."}  # ?done= names a message, never holds one
+SERVICES = tuple(service.value for service in Service)
+DONE = {"revocation": "The key was revoked: it no longer validates."}  # ?done= names a message, never holds one
 
 
 def key_form_values(fields: dict[str, str], problems: dict[str, str], *, operator: bool) -> dict[str, Any]:
@@ -108,7 +108,7 @@ async def key_page(visit: Visiting, key_id: str, done: Annotated[str | None, Que
     try:
         key = await _owned_key(visit, key_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=KEY_NOT_FOUND)
+        return visit.page("missing.html", status=404, what=KEY_NOT_FOUND)
     usage = visit.services.usage
     days = await usage.daily(key.key_id, CHART_DAYS)
     billing = await usage.billing(key.key_id)
@@ -140,7 +140,7 @@ async def confirm_revoke(visit: Visiting, key_id: str) -> Response:
     try:
         key = await _owned_key(visit, key_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=KEY_NOT_FOUND)
+        return visit.page("missing.html", status=404, what=KEY_NOT_FOUND)
     return visit.page("revoke.html", key=key)
 
 
@@ -151,15 +151,15 @@ async def revoke_key(visit: Visiting, key_id: str) -> Response:
     try:
         await visit.services.keys.revoke(parse_key_id(key_id), viewer.context, owner=viewer.user_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=KEY_NOT_FOUND)
-    return visit.redirect(f"/dashboard/keys/{uuid.UUID(key_id)}?done=revoked")
+        return visit.page("missing.html", status=404, what=KEY_NOT_FOUND)
+    return visit.redirect(f"/dashboard/keys/{uuid.UUID(key_id)}?done=revocation")
 
 
 async def _key_error(visit: Visit, key_id: str, message: str, status: int = 422) -> Response:
     try:
         key = await _owned_key(visit, key_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=KEY_NOT_FOUND)
+        return visit.page("missing.html", status=404, what=KEY_NOT_FOUND)
     usage = visit.services.usage
     days = await usage.daily(key.key_id, CHART_DAYS)
     return visit.page("key.html", status=status, key=key, days=days, billing=await usage.billing(key.key_id),

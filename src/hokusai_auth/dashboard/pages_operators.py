@@ -74,7 +74,7 @@ async def set_user_active(visit: Visiting, user_id: str) -> Response:
     try:
         await visit.services.user_administration.set_active(uuid.UUID(user_id), active, viewer.context)
     except (ServiceError, ValueError):
-        return visit.page("not_found.html", status=404, what="User not found")
+        return visit.page("missing.html", status=404, what="User not found")
     return visit.redirect(f"/dashboard/admin/users?done={'enabled' if active else 'disabled'}")
 
 

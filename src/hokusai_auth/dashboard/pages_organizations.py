@@ -30,7 +30,7 @@ DONE = {
     "removed": "The member was removed.",
     "left": "You left the organization.",
     "withdrawn": "The invitation was withdrawn.",
-    "revoked": "The key was revoked.",
+    "revocation": "The key was revoked.",
     "accepted": "Welcome: you are a member now.",
 }
 
@@ -91,7 +91,7 @@ async def organization_page(visit: Visiting, org_id: str, done: str | None = Non
     try:
         member = await member_of(visit, org_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=ORGANIZATION_NOT_FOUND)
+        return visit.page("missing.html", status=404, what=ORGANIZATION_NOT_FOUND)
     return await _organization_page(visit, member, notice=DONE.get(done or ""))
 
 
@@ -101,7 +101,7 @@ async def _act(visit: Visit, org_id: str, action: Any, done: str) -> Response:
     try:
         member = await member_of(visit, org_id)
     except ServiceError:
-        return visit.page("not_found.html", status=404, what=ORGANIZATION_NOT_FOUND)
+        return visit.page("missing.html", status=404, what=ORGANIZATION_NOT_FOUND)
     try:
         result = await action(member, fields)
     except FormError as error:
@@ -170,7 +170,7 @@ async def revoke_organization_key(visit: Visiting, org_id: str, key_id: str) -> 
     async def action(member: Member, _fields: dict[str, str]) -> None:
         await visit.services.organization_keys.revoke(member, parse_key_id(key_id))
 
-    return await _act(visit, org_id, action, "revoked")
+    return await _act(visit, org_id, action, "revocation")
 
 
 def _uuid(value: str) -> uuid.UUID:
