@@ -17,10 +17,11 @@ from hokusai._vocabulary import Plan
 from hokusai_auth.db.base import Base
 from hokusai_auth.db.types import UTCDateTime
 from hokusai_auth.limits import EMAIL_MAX
+from hokusai_auth.organizations.roles import Role
 
 ORGANIZATION_NAME_MAX = 200
-OWNER = "owner"
-ROLES = (OWNER, "admin", "developer", "viewer")  # highest first
+OWNER = Role.OWNER.value
+ROLES = tuple(role.value for role in sorted(Role, key=lambda role: -role.rank))  # highest first
 _ROLE_CHECK = f"role IN ({', '.join(repr(role) for role in ROLES)})"
 
 
