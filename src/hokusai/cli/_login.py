@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 import webbrowser
+from collections.abc import Callable
 from dataclasses import replace
 
 import typer
@@ -230,11 +231,13 @@ def _wait_for_approval(client: AuthClient, started: DeviceSignIn) -> Session:
     if not err.is_terminal:
         output.note(waiting + "...")
     with err.status(waiting, spinner="dots") if err.is_terminal else contextlib.nullcontext() as status:
-        while True:
-            time.sleep(interval)
+
+        def show(left: str) -> None:
             if status is not None:
-                left = max(0, int(deadline - time.monotonic()))
-                status.update(f"{waiting}; the code expires in {left // 60}:{left % 60:02d}")
+                status.update(f"{waiting}; {left}")
+
+        while True:
+            _sleep(interval, deadline, show)
             try:
                 result = client.poll_device_sign_in(started.device_code)
             except AuthenticationError as error:
@@ -249,6 +252,15 @@ def _wait_for_approval(client: AuthClient, started: DeviceSignIn) -> Session:
             interval = max(interval, result.interval)
             if time.monotonic() >= deadline:
                 raise fail(_refusal(None), 4)
+
+
+def _sleep(seconds: float, deadline: float, show: Callable[[str], None]) -> None:
+    """Wait ``seconds``, showing every second how long the code has left."""
+    until = time.monotonic() + seconds
+    while (pause := until - time.monotonic()) > 0:
+        left = max(0, int(deadline - time.monotonic()))
+        show(f"the code expires in {left // 60}:{left % 60:02d}")
+        time.sleep(min(1.0, pause))
 
 
 def _refusal(error: AuthenticationError | None) -> str:
