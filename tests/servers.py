@@ -24,8 +24,10 @@ Lifespan = Literal["auto", "on", "off"]
 START_TIMEOUT_S = 30.0
 
 
-def _server(app: Any, lifespan: Lifespan, http: type[GuardedHttpToolsProtocol]) -> tuple[uvicorn.Server, str]:
-    port = free_port()
+def _server(
+    app: Any, lifespan: Lifespan, http: type[GuardedHttpToolsProtocol], port: int | None = None
+) -> tuple[uvicorn.Server, str]:
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None, access_log=False, http=http,
         proxy_headers=False,  # as `hokusai-auth serve`: the app resolves client addresses against TRUSTED_PROXIES
@@ -35,11 +37,15 @@ def _server(app: Any, lifespan: Lifespan, http: type[GuardedHttpToolsProtocol]) 
 
 @asynccontextmanager
 async def serving(
-    app: Any, *, lifespan: Lifespan = "on", http: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol
+    app: Any,
+    *,
+    lifespan: Lifespan = "on",
+    http: type[GuardedHttpToolsProtocol] = GuardedHttpToolsProtocol,
+    port: int | None = None,
 ) -> AsyncIterator[str]:
     """Serve ``app`` in this event loop until the block ends, on the protocol `hokusai-auth serve` uses; yields
-    its base URL."""
-    server, url = _server(app, lifespan, http)
+    its base URL. ``port``: one chosen beforehand (an app whose PUBLIC_URL names it); a free one otherwise."""
+    server, url = _server(app, lifespan, http, port)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

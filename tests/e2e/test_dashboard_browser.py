@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +21,9 @@ import httpx
 import pytest
 
 from hokusai_auth.app import create_app
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.conftest import ADMIN_TOKEN, free_port, make_settings
 from tests.e2e.dashboard_browser import open_dashboard, sign_in_with_wallet
+from tests.sdk.conftest import HOKUSAI_VARIABLES
 from tests.servers import serving
 from tests.smtp import SmtpServer
 from tests.wallet import Wallet
@@ -216,3 +218,45 @@ async def test_an_operator_approves_a_registration_in_the_queue(browser: Browser
     assert await page.get_by_role("heading", name="Beta Labs").is_visible()
     dashboard.assert_clean()
     await dashboard.context.close()
+
+
+@pytest.fixture
+async def public_base_url(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
+    """A service whose PUBLIC_URL is where it is served: the links it hands out open in the browser."""
+    database = tmp_path / "hokusai.db"
+    shutil.copy(sqlite_template, database)
+    port = free_port()
+    settings = make_settings(f"sqlite:///{database}", public_url=f"http://127.0.0.1:{port}")
+    async with serving(create_app(settings), port=port) as url:
+        yield url
+
+
+async def test_hokusai_auth_login_web_completes_through_the_dashboard(
+    browser: Browser, public_base_url: str, tmp_path: Path
+) -> None:
+    environment = {name: value for name, value in os.environ.items() if name not in HOKUSAI_VARIABLES}
+    command = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("hokusai")), "auth", "login", "--url", public_base_url, "--web",
+        "--no-browser", stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**environment, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert command.stderr is not None
+    url = ""
+    while not url:
+        line = (await asyncio.wait_for(command.stderr.readline(), 30)).decode()
+        assert line, "the command ended before it showed the URL"
+        if line.startswith("Open this URL"):
+            url = line.rsplit(" ", 1)[1].strip()
+    assert url.startswith(f"{public_base_url}/dashboard/device?user_code=")
+
+    wallet = Wallet()
+    person = await open_dashboard(browser, public_base_url, wallet)
+    await person.page.goto(url)  # not signed in yet: the sign-in page, which comes back here
+    await person.page.get_by_role("button", name="Sign in with wallet").click()
+    await person.page.get_by_role("button", name="Approve").click()
+    await person.page.get_by_text("Your terminal is signed in now").wait_for()
+    stdout, stderr = await asyncio.wait_for(command.communicate(), 30)
+    assert command.returncode == 0, stderr.decode()
+    assert wallet.address in stdout.decode() + stderr.decode()
+    person.assert_clean()
+    await person.context.close()

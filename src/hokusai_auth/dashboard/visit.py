@@ -54,8 +54,9 @@ class Visit:
         return self.services.csrf.token(self.binding)
 
     def signed_in(self) -> Viewer:
-        if self.viewer is None:
-            raise SignInNeeded(self.request.url.path)
+        if self.viewer is None:  # back here after signing in, query included (the device page's code)
+            query = self.request.url.query
+            raise SignInNeeded(f"{self.request.url.path}?{query}" if query else self.request.url.path)
         return self.viewer
 
     def user(self) -> Viewer:
