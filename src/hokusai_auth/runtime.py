@@ -369,6 +369,7 @@ async def open_runtime(settings: Settings, *, clock: Clock | None = None) -> Asy
             sign_in=sign_in,
             keys=keys,
             usage=validation.usage,
+            limiter=validation.limiter,
             organizations=organizations,
             invitations=invitations,
             organization_keys=organization_keys,

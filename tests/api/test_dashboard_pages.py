@@ -91,6 +91,8 @@ async def test_a_key_made_in_the_dashboard_is_shown_once_and_never_in_a_url(serv
     answer = (await service.validate(key.group(1), client_ip="10.1.2.3")).json()
     assert (answer["scopes"], answer["rate_limit_per_hour"], answer["service_id"]) == (["predict", "read"], 500,
                                                                                          "prediction")  # fmt: skip
+    detail = await browser.get(f"/dashboard/keys/{answer['key_id']}")
+    assert "499 available now" in detail.text  # the rate limit's position: one validation spent one
     listing = await browser.get("/dashboard/keys")
     assert key.group(1) not in listing.text
     assert "nightly" in listing.text

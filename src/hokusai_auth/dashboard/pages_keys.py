@@ -22,6 +22,7 @@ from hokusai_auth.errors import ServiceError
 from hokusai_auth.keys.repository import KeyFilter
 from hokusai_auth.keys.schemas import CreateKeyRequest
 from hokusai_auth.keys.service import KEY_NOT_FOUND, parse_key_id
+from hokusai_auth.ratelimit.base import LimiterUnavailable
 
 router = APIRouter(include_in_schema=False)
 CHART_DAYS = 30
@@ -112,12 +113,18 @@ async def key_page(visit: Visiting, key_id: str, done: Annotated[str | None, Que
     usage = visit.services.usage
     days = await usage.daily(key.key_id, CHART_DAYS)
     billing = await usage.billing(key.key_id)
+    try:  # where the key stands in its rate limit now: a hit that costs nothing
+        position = await visit.services.limiter.hit(
+            str(key.key_id), key.rate_limit_per_hour, key.burst or key.rate_limit_per_hour, 0
+        )
+    except LimiterUnavailable:
+        position = None
     requests_chart = bar_chart("requests", f"Requests per day, last {CHART_DAYS} days",
                                [Day(day, requests) for day, requests, _ in days], "requests")  # fmt: skip
     predictions_chart = bar_chart("predictions", f"Predictions per day, last {CHART_DAYS} days",
                                   [Day(day, predictions) for day, _, predictions in days], "predictions")  # fmt: skip
     return visit.page("key.html", key=key, days=days, billing=billing, requests_chart=requests_chart,
-                      predictions_chart=predictions_chart, notice=DONE.get(done or ""))  # fmt: skip
+                      predictions_chart=predictions_chart, position=position, notice=DONE.get(done or ""))  # fmt: skip
 
 
 @router.post("/dashboard/keys/{key_id}/rotate")
@@ -163,4 +170,4 @@ async def _key_error(visit: Visit, key_id: str, message: str, status: int = 422)
     usage = visit.services.usage
     days = await usage.daily(key.key_id, CHART_DAYS)
     return visit.page("key.html", status=status, key=key, days=days, billing=await usage.billing(key.key_id),
-                      requests_chart="", predictions_chart="", error=message)  # fmt: skip
+                      requests_chart="", predictions_chart="", position=None, error=message)  # fmt: skip

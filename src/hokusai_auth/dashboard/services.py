@@ -15,6 +15,7 @@ from hokusai_auth.organizations.invitations import Invitations
 from hokusai_auth.organizations.keys import OrganizationKeys
 from hokusai_auth.organizations.service import Organizations
 from hokusai_auth.organizations.usage import OrganizationUsageReport
+from hokusai_auth.ratelimit.base import Limiter
 from hokusai_auth.registrations.service import Registrations
 from hokusai_auth.security.failures import FailedCredentials
 from hokusai_auth.siwe.service import SignIn
@@ -31,6 +32,7 @@ class DashboardServices:
     sign_in: SignIn
     keys: KeyService
     usage: UsageService
+    limiter: Limiter  # a key's rate-limit position (a hit that costs nothing)
     organizations: Organizations
     invitations: Invitations
     organization_keys: OrganizationKeys
