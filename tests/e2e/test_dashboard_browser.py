@@ -12,8 +12,10 @@ import asyncio
 import os
 import re
 import shutil
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,23 +203,48 @@ async def test_an_owner_invites_by_mail_and_the_invitee_accepts_from_the_link(
     await invitee.context.close()
 
 
-async def test_an_operator_approves_a_registration_in_the_queue(browser: Browser, base_url: str) -> None:
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        registered = await client.post("/register", json={"organization_name": "Beta Labs", "contact_name": "Bo",
-                                       "contact_email": "bo@beta.example", "use_case": "Ranking"})  # fmt: skip
-        assert registered.status_code == 201, registered.text
-    dashboard = await open_dashboard(browser, base_url)
-    page = dashboard.page
+def mailed_token(database: Path, kind: str, path: str) -> str:
+    """The token of the link in the newest queued mail of ``kind`` (the outbox keeps a body until it is sent)."""
+    with closing(sqlite3.connect(database)) as connection:
+        row = connection.execute(
+            "SELECT text_body FROM mail_outbox WHERE kind = ? ORDER BY created_at DESC LIMIT 1", (kind,)
+        ).fetchone()
+    found = re.search(re.escape(path) + r"\?token=(\S+)", row[0])
+    assert found is not None, row[0]
+    return found.group(1)
+
+
+async def test_a_company_verifies_its_address_and_an_operator_approves_it_in_the_queue(
+    browser: Browser, base_url: str, tmp_path: Path
+) -> None:
+    company = await open_dashboard(browser, base_url)
+    page = company.page
+    await page.goto("/register")
+    for label, value in (("Company name", "Beta Labs"), ("Your name", "Bo"), ("Your work email", "bo@beta.example"),
+                         ("What you will use Hokusai for", "Ranking")):  # fmt: skip
+        await page.get_by_label(label).fill(value)
+    await page.get_by_role("button", name="Register").click()
+    await page.get_by_role("heading", name="Check your mail").wait_for()
+    token = mailed_token(tmp_path / "hokusai.db", "registration.verify", "/registration/verify")
+    await page.goto(f"/registration/verify?token={token}")
+    await page.get_by_role("button", name="Verify my address").click()
+    await page.get_by_role("heading", name="Address verified").wait_for()
+
+    operator = await open_dashboard(browser, base_url)
+    page = operator.page
     await page.goto("/dashboard/sign-in")
     await page.get_by_label("Admin token").fill(ADMIN_TOKEN)
     await page.get_by_role("button", name="Sign in as operator").click()
     await page.get_by_role("link", name="Registrations").click()
-    assert await page.get_by_text("No registrations with this status.").is_visible()  # unverified: not yet queued
-    await page.get_by_label("Status").select_option("pending_email_verification")
-    await page.get_by_role("button", name="Show").click()
-    assert await page.get_by_role("heading", name="Beta Labs").is_visible()
-    dashboard.assert_clean()
-    await dashboard.context.close()
+    await page.get_by_role("heading", name="Beta Labs").wait_for()
+    await page.get_by_role("button", name="Approve").click()
+    await page.get_by_text("Approved: the organization exists").wait_for()
+    assert await page.get_by_text("No registrations with this status.").is_visible()  # the queue is empty again
+    mailed_token(tmp_path / "hokusai.db", "registration.approved", "/claim")  # the claim link went out
+    company.assert_clean()
+    operator.assert_clean()
+    await company.context.close()
+    await operator.context.close()
 
 
 @pytest.fixture
