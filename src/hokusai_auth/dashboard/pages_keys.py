@@ -106,6 +106,13 @@ async def _owned_key(visit: Visit, key_id: str) -> Any:
 
 @router.get("/dashboard/keys/{key_id}")
 async def key_page(visit: Visiting, key_id: str, done: Annotated[str | None, Query()] = None) -> Response:
+    return await _key_page(visit, key_id, notice=DONE.get(done or ""))
+
+
+async def _key_page(
+    visit: Visit, key_id: str, *, status: int = 200, notice: str | None = None, error: str | None = None
+) -> Response:
+    """A key's settings, usage and controls; 404 for a key that is not the viewer's (or does not exist)."""
     try:
         key = await _owned_key(visit, key_id)
     except ServiceError:
@@ -123,8 +130,8 @@ async def key_page(visit: Visiting, key_id: str, done: Annotated[str | None, Que
                                [Day(day, requests) for day, requests, _ in days], "requests")  # fmt: skip
     predictions_chart = bar_chart("predictions", f"Predictions per day, last {CHART_DAYS} days",
                                   [Day(day, predictions) for day, _, predictions in days], "predictions")  # fmt: skip
-    return visit.page("key.html", key=key, days=days, billing=billing, requests_chart=requests_chart,
-                      predictions_chart=predictions_chart, position=position, notice=DONE.get(done or ""))  # fmt: skip
+    return visit.page("key.html", status=status, key=key, days=days, billing=billing, requests_chart=requests_chart,
+                      predictions_chart=predictions_chart, position=position, notice=notice, error=error)  # fmt: skip
 
 
 @router.post("/dashboard/keys/{key_id}/rotate")
@@ -163,11 +170,4 @@ async def revoke_key(visit: Visiting, key_id: str) -> Response:
 
 
 async def _key_error(visit: Visit, key_id: str, message: str, status: int = 422) -> Response:
-    try:
-        key = await _owned_key(visit, key_id)
-    except ServiceError:
-        return visit.page("missing.html", status=404, what=KEY_NOT_FOUND)
-    usage = visit.services.usage
-    days = await usage.daily(key.key_id, CHART_DAYS)
-    return visit.page("key.html", status=status, key=key, days=days, billing=await usage.billing(key.key_id),
-                      requests_chart="", predictions_chart="", position=None, error=message)  # fmt: skip
+    return await _key_page(visit, key_id, status=status, error=message)

@@ -159,18 +159,7 @@ async def revoke_all_of_organization(
         .values(is_active=False, revoked_at=now, updated_at=now, version=APIKey.version + 1)
         .execution_options(synchronize_session=False)
     )
-    rows: Sequence[APIKey] = (
-        (
-            await session.execute(
-                select(APIKey)
-                .where(APIKey.organization_id == organization_id, APIKey.updated_at == now)
-                .execution_options(populate_existing=True)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return rows
+    return await _organization_keys_changed_at(session, organization_id, now)
 
 
 async def set_plan_of_organization(
@@ -184,6 +173,14 @@ async def set_plan_of_organization(
         .values(billing_plan=plan, updated_at=now, version=APIKey.version + 1)
         .execution_options(synchronize_session=False)
     )
+    return await _organization_keys_changed_at(session, organization_id, now)
+
+
+async def _organization_keys_changed_at(
+    session: AsyncSession, organization_id: uuid.UUID, now: datetime
+) -> Sequence[APIKey]:
+    """The organization's keys an UPDATE of this transaction just moved to ``updated_at = now``, read back as
+    they now are (the UPDATE bypassed the ORM's copies)."""
     rows: Sequence[APIKey] = (
         (
             await session.execute(
