@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from hokusai_auth.keys import tokens
 from tests.conftest import Service, ServiceFactory
@@ -40,6 +43,31 @@ async def test_concurrent_cold_validations_share_one_bcrypt(service: Service) ->
     # warm: no more bcrypt
     await service.validate(created["api_key"])
     assert hasher.verifications - before == 1
+
+
+async def test_a_key_changed_while_it_was_being_verified_costs_no_second_bcrypt(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's first validation is cold; while it reads the key, a change of that key is heard (on a busy
+    cluster: its creation, or a PATCH, arriving from the change feed). That load must not cache what it read, but
+    it did verify the key: the next validation reads the state again and needs no second bcrypt."""
+    created = await service.create_key()
+    runtime = service.runtime
+    cache = runtime.validator.cache
+    store = runtime.key_store
+    original = store.find
+
+    async def find_while_the_key_changes(lookup_digest: str) -> Any:
+        found = await original(lookup_digest)
+        cache.invalidate_digest(lookup_digest)  # heard during the load: the epoch moves
+        return found
+
+    monkeypatch.setattr(store, "find", find_while_the_key_changes)
+    before = runtime.hasher.verifications
+    assert (await service.validate(created["api_key"])).status_code == 200
+    monkeypatch.setattr(store, "find", original)
+    assert (await service.validate(created["api_key"])).status_code == 200
+    assert runtime.hasher.verifications - before == 1
 
 
 async def test_unknown_and_malformed_keys_never_cost_a_bcrypt(service: Service) -> None:

@@ -87,6 +87,18 @@ class LocalKeyCache:
             self._evict_oldest()
         self._entries[digest] = _Entry(state, self._monotonic() + lifetime, min_version=floor)
 
+    def remember_verified(self, digest: str, state: KeyState) -> None:
+        """A state read while the key was being changed (the epoch moved during the load): not to be served, not
+        even while the database is down, but it says which hash the presented key was verified against, so the
+        next load, which reads the state again, needs no second bcrypt. Never replaces a newer state."""
+        current = self._entries.get(digest)
+        if current is not None and current.state is not None and current.state.version > state.version:
+            return
+        if current is None and len(self._entries) >= self._max_entries:
+            self._evict_oldest()
+        floor = current.min_version if current is not None else 0
+        self._entries[digest] = _Entry(state, 0.0, invalidated=True, min_version=floor)
+
     def invalidate_digest(self, digest: str, version: int = 0) -> None:
         """The key changed (to ``version``, when known): its state must be read again, and nothing older than
         ``version`` may be accepted for it. The entry stays, remembering which hash the key was verified with.

@@ -141,6 +141,8 @@ class Validator:
         state = await self._read_store(digest, presented, previous)
         if self.cache.epoch == epoch:
             self.cache.put(digest, state)
+        elif state is not None:  # changed meanwhile: read it again next time, but without a second bcrypt
+            self.cache.remember_verified(digest, state)
         if state is not None and self._shared is not None:
             await self._shared.put(digest, state)
         return state
