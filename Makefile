@@ -34,7 +34,7 @@ test:  ## the whole suite, as the README and CI run it (lint and types included)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 fuzz:  ## long API fuzz: ~FUZZ_EXAMPLES requests per backend, random seed (printed; FUZZ_SEED=N replays it)
-	$(PYTHON) -m pytest tests/fuzz -s --fuzz-examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--fuzz-seed $(FUZZ_SEED))
+	$(PYTHON) -m pytest tests/fuzz -n 0 -s --fuzz-examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--fuzz-seed $(FUZZ_SEED))
 
 bench:  ## every benchmark (needs wrk; PostgreSQL + Redis for some parts; the gateway's needs [mlflow]): figures only
 	$(PYTHON) bench/validation.py

@@ -36,6 +36,7 @@ T = TypeVar("T")
 CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("HOKUSAI_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOKUSAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... in a pytest-xdist worker, else ""
 if TYPE_CHECKING:
     from tests.smtp import SmtpServer
 
@@ -55,6 +56,41 @@ def unavailable(what: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """pyproject.toml's addopts spread the suite over pytest-xdist workers. Where xdist is not loaded (``-p
+    no:xdist``, or a .venv installed before it was in the dev extra) those options are accepted and do nothing:
+    the suite runs serially, as with ``-n 0``, instead of pytest refusing its own configuration."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "pytest-xdist is not loaded: the suite runs serially and these do nothing")
+    group.addoption("--numprocesses", help="ignored without pytest-xdist")
+    group.addoption("--dist", help="ignored without pytest-xdist")
+    group.addoption("--no-loadscope-reorder", action="store_true", help="ignored without pytest-xdist")
+
+
+# Terminal size variables: the controller's readline puts COLUMNS=80 and LINES=24 in the process environment (below
+# Python's os.environ), so xdist workers start with them in os.environ, and the CLI (which folds its output to
+# COLUMNS when set) would print 80 columns where a serial run prints 200. Each worker gets the controller's values.
+TERMINAL_VARIABLES = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(pytest-xdist, in the controller) Tell a worker this process's terminal size variables, set or not."""
+    node.workerinput["terminal_environ"] = {name: os.environ.get(name) for name in TERMINAL_VARIABLES}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    for name, value in workerinput["terminal_environ"].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 # Fixtures that need a server, by marker. database_url reaches PostgreSQL through its "postgresql" parameter.
 SERVER_FIXTURES = {
     "postgres": frozenset({"pg_url", "pg_session_url"}),
@@ -71,6 +107,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker, needs in SERVER_FIXTURES.items():
             if fixtures & needs:
                 item.add_marker(marker)
+    if XDIST_WORKER:
+        # The workers take whole files (--dist loadfile --no-loadscope-reorder) in this order: the files with slow
+        # tests (real servers and processes, up to minutes each) go first, so none of them is left to start last
+        # and keep one worker busy long after the others are done. Within a file the order stays; a serial run
+        # (-n 0) keeps the files' order too.
+        slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+        items.sort(key=lambda item: item.path not in slow_files)
 
 
 def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:

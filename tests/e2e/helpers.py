@@ -69,6 +69,9 @@ def start_auth_service(work: Path, port: int, **env: str) -> ServerProcess:
 def start_mlflow_server(work: Path, port: int) -> ServerProcess:
     """A real ``mlflow server`` (SQLite backend, artifacts served from ``work``), without the caller's MLFLOW_*."""
     mlflow_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    # MLflow's job runner (several huey consumer processes per server, for its GenAI jobs) is nothing these tests
+    # use: without it a server is healthy in about half the time and leaves the CPU to the other xdist workers.
+    mlflow_env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     return ServerProcess(
         ["mlflow", "server", "--backend-store-uri", f"sqlite:///{work / 'mlflow.db'}", "--artifacts-destination",
          str(work / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
