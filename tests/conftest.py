@@ -45,7 +45,7 @@ SECRET_KEY = "test-secret-key-" + "y" * 40
 TABLES = ("audit_events", "api_keys", "usage_rollups", "usage_idempotency_keys", "usage_flushes", "refresh_tokens",
           "user_sessions", "users", "siwe_nonces", "signing_keys", "mail_outbox", "organization_claims",
           "registration_verifications", "registrations", "organization_invitations", "organization_members",
-          "organizations", "device_authorizations")  # fmt: skip
+          "organizations", "device_authorizations", "audit_chain_head")  # fmt: skip
 
 
 def unavailable(what: str, reason: str) -> None:
